@@ -1,0 +1,278 @@
+"""cli: the `guard` command. Each command builds its inputs, calls one function, renders, exits."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from gpthome_guard import __version__, generate, render
+from gpthome_guard.config import load_config
+from gpthome_guard.errors import ExitCode, GuardError, UsageError
+from gpthome_guard.rules import RULES, rule
+from gpthome_guard.validate import select, validate_home
+
+app = typer.Typer(
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Keeps an AI agent's home directory valid, safe and archived.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class Color(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+_state: dict[str, Any] = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"guard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="The agent's home. Default: $GPT_HOME, else the current directory.",
+        show_default=False,
+    ),
+]
+ColorOpt = Annotated[Color, typer.Option("--color", help="Colour the text output.")]
+
+
+def _home(option: Path | None) -> Path:
+    home = option or Path(os.environ.get("GPT_HOME") or ".")
+    if not home.is_dir():
+        raise UsageError(f"{home}: the home is not a directory; pass --home DIR or set GPT_HOME")
+    return home
+
+
+def _use_color(choice: Color, stream: Any) -> bool:
+    if choice is Color.auto:
+        return stream.isatty() and not os.environ.get("NO_COLOR")
+    return choice is Color.always
+
+
+@contextmanager
+def _errors(command: str, fmt: Format = Format.text) -> Iterator[None]:
+    """Map every failure to one line on stderr (or one JSON document) and an exit code."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise
+    except GuardError as exc:
+        _fail(str(exc), exc.exit_code, command, fmt)
+    except KeyboardInterrupt:
+        _fail("interrupted", ExitCode.INTERRUPTED, command, fmt)
+    except Exception as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        hint = "" if _state["debug"] else "; rerun with --debug for the traceback"
+        _fail(
+            f"internal error: {type(exc).__name__}: {str(exc)[:200]}{hint} and report it",
+            ExitCode.INTERNAL,
+            command,
+            fmt,
+        )
+
+
+def _fail(message: str, code: ExitCode, command: str, fmt: Format) -> NoReturn:
+    if fmt is Format.json:
+        sys.stdout.write(render.error_json(message, int(code), command))
+    typer.echo(f"guard {command}: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+class _Progress:
+    """A progress bar on stderr, only on a terminal and only for homes that take a moment."""
+
+    MIN_FILES = 2000
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        if self.enabled and total >= self.MIN_FILES:
+            self.bar = typer.progressbar(
+                length=total, label="Checking", file=sys.stderr, update_min_steps=64
+            )
+            self.bar.__enter__()
+
+    def step(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or directories to check (default: the whole home).", show_default=False
+        ),
+    ] = None,
+    home: HomeOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    color: ColorOpt = Color.auto,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size."),
+    ] = 0,
+) -> None:
+    """Check content files against the conventions."""
+    with _errors("validate", fmt):
+        root = _home(home)
+        config = load_config(root)
+        progress = _Progress(sys.stderr.isatty() and fmt is not Format.json)
+        try:
+            report = validate_home(
+                root,
+                select(root, [str(p) for p in paths or []]),
+                config.limits,
+                jobs=jobs,
+                keep_files=fmt is Format.json,
+                on_total=progress.start,
+                progress=progress.step,
+            )
+        finally:
+            progress.close()
+        out = render.VALIDATION_RENDERERS[fmt.value](report, _use_color(color, sys.stdout))
+        sys.stdout.write(out)
+    raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.FINDINGS))
+
+
+@app.command("rules")
+def rules_command(
+    code: Annotated[
+        str | None, typer.Argument(help="A rule code or name to explain.", show_default=False)
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+) -> None:
+    """List the rules, or explain one with a bad and a good example."""
+    with _errors("rules", fmt):
+        if code is None:
+            all_rules = list(RULES.values())
+            out = (
+                render.rules_json(all_rules) if fmt is Format.json else render.rules_text(all_rules)
+            )
+        else:
+            try:
+                found = rule(code)
+            except KeyError:
+                raise UsageError(f"no rule {code!r}; `guard rules` lists them") from None
+            out = render.rules_json([found]) if fmt is Format.json else render.rule_text(found)
+        sys.stdout.write(out)
+
+
+@app.command()
+def schema(
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write the schemas into this directory.", show_default=False),
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check",
+            help="Exit 1 if the schemas in this directory are out of date.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print, write or check the JSON Schemas generated from the conventions."""
+    with _errors("schema"):
+        schemas = generate.json_schemas()
+        if write is not None:
+            write.mkdir(parents=True, exist_ok=True)
+            for name, text in schemas.items():
+                (write / name).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {len(schemas)} schemas to {write}", err=True)
+        elif check is not None:
+            stale = [n for n, t in schemas.items() if _read(check / n) != t]
+            if stale:
+                typer.echo(
+                    f"out of date in {check}: {', '.join(stale)}; run "
+                    f"`guard schema --write {check}`",
+                    err=True,
+                )
+                raise typer.Exit(int(ExitCode.FINDINGS))
+        else:
+            sys.stdout.write("".join(schemas.values()))
+
+
+@app.command()
+def guide(
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Write GPT.md to this file.", show_default=False)
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option("--check", help="Exit 1 if this GPT.md is out of date.", show_default=False),
+    ] = None,
+) -> None:
+    """Print, write or check GPT.md, the agent's guide to its home."""
+    with _errors("guide"):
+        text = generate.guide()
+        if write is not None:
+            write.write_text(text, encoding="utf-8")
+        elif check is not None:
+            if _read(check) != text:
+                typer.echo(f"{check} is out of date; run `guard guide --write {check}`", err=True)
+                raise typer.Exit(int(ExitCode.FINDINGS))
+        else:
+            sys.stdout.write(text)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # raised before a command's own handler could run
+        typer.echo("guard: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))

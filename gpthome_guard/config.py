@@ -1,0 +1,102 @@
+"""core: the guard's settings: defaults in code, overrides from `guard.toml` at the home's root."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gpthome_guard.errors import ConfigError
+
+CONFIG_NAME = "guard.toml"
+
+
+class Limits(BaseModel):
+    """Bounds on what one file may cost or contain."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    max_file_bytes: int = Field(1024 * 1024, ge=1, description="Largest file that is read.")
+    max_frontmatter_bytes: int = Field(64 * 1024, ge=16, description="Largest frontmatter block.")
+    max_yaml_nodes: int = Field(2000, ge=8, description="Most YAML nodes in one frontmatter.")
+    max_yaml_depth: int = Field(16, ge=2, description="Deepest YAML nesting in one frontmatter.")
+    title_max_chars: int = Field(200, ge=1, description="Longest title.")
+    mood_max_chars: int = Field(64, ge=1, description="Longest mood.")
+    headline_max_chars: int = Field(120, ge=1, description="Longest landing headline.")
+    subheadline_max_chars: int = Field(300, ge=1, description="Longest landing subheadline.")
+
+
+class GuardConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    limits: Limits = Limits()
+
+
+DEFAULT_CONFIG = GuardConfig()
+
+
+def parse_config(text: str, source: str = CONFIG_NAME) -> GuardConfig:
+    """Parse `guard.toml` text; a problem is a ConfigError naming the line to change."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: {exc}; fix the TOML syntax there") from None
+    try:
+        return GuardConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        where = _line_of(text, loc[-1]) if loc else None
+        at = f":{where}" if where else ""
+        key = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(_known_keys(loc[:-1]))
+            what = f"unknown setting {key}; known here: {known}"
+        else:
+            what = f"{key}: {err['msg'].lower()}"
+        raise ConfigError(f"{source}{at}: {what}") from None
+
+
+def load_config(home: Path) -> GuardConfig:
+    """Read `guard.toml` at the home's root if there is one, else the defaults."""
+    path = home / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return DEFAULT_CONFIG
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}); fix or remove it") from None
+    return parse_config(text, str(path))
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*(\[\s*)?\"?{re.escape(key)}\"?\s*[=\]]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = GuardConfig
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def default_config_toml() -> str:
+    """A `guard.toml` with every setting commented out at its default."""
+    lines = [
+        "# guard.toml: settings for gpthome_guard. Uncomment a line to change it.",
+        "",
+        "[limits]",
+    ]
+    for name, info in Limits.model_fields.items():
+        lines.append(f"# {info.description}")
+        lines.append(f"# {name} = {info.default}")
+    return "\n".join(lines) + "\n"

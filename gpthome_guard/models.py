@@ -1,0 +1,83 @@
+"""core: the values that cross module boundaries (findings, per-file results, reports)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Kind(StrEnum):
+    """What a path in the home holds, as far as the conventions are concerned."""
+
+    THOUGHT = "thought"
+    DREAM = "dream"
+    LANDING = "landing"
+    LANDING_CONTENT = "landing-content"
+    ABOUT = "about"
+    OTHER = "other"
+
+
+class Finding(BaseModel):
+    """One problem with one file: where, which rule, and what to do about it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    line: int | None = None
+    field: str | None = None
+    fixable: bool = False
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.path, self.line or 0, self.code, self.field or "")
+
+
+class FileResult(BaseModel):
+    """The outcome of checking one directory entry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    kind: Kind
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if any(f.severity is Severity.ERROR for f in self.findings):
+            return "error"
+        return "warning" if self.findings else "ok"
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    files: int = 0
+    files_with_errors: int = 0
+    files_with_warnings: int = 0
+    errors: int = 0
+    warnings: int = 0
+    fixable: int = 0
+
+
+class ValidationReport(BaseModel):
+    """What `guard validate` found. `files` lists every file checked only when asked for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: str
+    counts: Counts
+    findings: tuple[Finding, ...]
+    files: tuple[FileResult, ...] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.counts.errors == 0
