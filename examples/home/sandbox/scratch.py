@@ -1,0 +1,1 @@
+print("experiments live here; the guard does not check them")
