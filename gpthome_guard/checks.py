@@ -93,7 +93,7 @@ def _required_keys(model: type[BaseModel]) -> str:
 def _check_name(doc: Document, name: str) -> None:
     if doc.kind is Kind.THOUGHT:
         match = THOUGHT_NAME_RE.match(name)
-        if not match or not is_calendar_day(match[1]):
+        if not match or not THOUGHT_NAME_RE.fullmatch(name) or not is_calendar_day(match[1]):
             _add(
                 doc,
                 "C305",
@@ -101,7 +101,7 @@ def _check_name(doc: Document, name: str) -> None:
                 "2026-01-16-morning.md (a real date; slug in lowercase words joined by -)",
                 fixable=False,
             )
-    elif doc.kind is Kind.DREAM and not DREAM_NAME_RE.match(name):
+    elif doc.kind is Kind.DREAM and not DREAM_NAME_RE.fullmatch(name):
         slug = slugify(name)
         hint = f"; rename it {slug}.md" if slug else ""
         _add(
@@ -179,10 +179,15 @@ def _check_entry(doc: Document, model: type[BaseModel], entry: Entry) -> bool:
         word = str(text if text is not None else entry.value).strip().lower()
         fixable = word in BOOL_WORDS
         hint = f"write {key}: {str(BOOL_WORDS[word]).lower()}" if fixable else "write true or false"
+        what = (
+            f"{key}: {text} is read as a bool by some YAML readers and as text by others"
+            if entry.tag == "bool"
+            else f"{key} is {_shown(entry)}, not a bool"
+        )
         _add(
             doc,
             "C310",
-            f"{key} is {_shown(entry)}, not a bool; {hint} (no quotes)",
+            f"{what}; {hint} (no quotes)",
             line,
             key,
             fixable=fixable,
@@ -190,8 +195,8 @@ def _check_entry(doc: Document, model: type[BaseModel], entry: Entry) -> bool:
         return False
     if entry.tag == "str" or not entry.plain:
         return True
-    if entry.tag == "timestamp" and key == "date":
-        if entry.valid and text and is_calendar_day(text):
+    if key == "date":
+        if entry.tag == "timestamp" and entry.valid and text and is_calendar_day(text):
             _add(doc, "Y213", f'date is an unquoted YAML date; write date: "{text}"', line, key)
         else:
             _add(
@@ -240,6 +245,8 @@ def _report_error(
         _add(doc, "C303", f"{key}: {msg}", line, key)
     elif kind == "empty":
         _add(doc, "C308", f"{key}: {msg}", line, key)
+    elif kind == "control":
+        _add(doc, "R109", f"{key}: {msg}", line, key)
     elif kind == "multiline":
         _add(doc, "C306", f"{key}: {msg}", line, key)
     elif kind == "too_long":

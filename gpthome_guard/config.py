@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gpthome_guard.errors import ConfigError
 
 CONFIG_NAME = "guard.toml"
+_MAX_CONFIG_BYTES = 256 * 1024
 
 
 class Limits(BaseModel):
@@ -21,7 +24,9 @@ class Limits(BaseModel):
     max_file_bytes: int = Field(1024 * 1024, ge=1, description="Largest file that is read.")
     max_frontmatter_bytes: int = Field(64 * 1024, ge=16, description="Largest frontmatter block.")
     max_yaml_nodes: int = Field(2000, ge=8, description="Most YAML nodes in one frontmatter.")
-    max_yaml_depth: int = Field(16, ge=2, description="Deepest YAML nesting in one frontmatter.")
+    max_yaml_depth: int = Field(
+        16, ge=2, le=200, description="Deepest YAML nesting in one frontmatter."
+    )
     title_max_chars: int = Field(200, ge=1, description="Longest title.")
     mood_max_chars: int = Field(64, ge=1, description="Longest mood.")
     headline_max_chars: int = Field(120, ge=1, description="Longest landing headline.")
@@ -62,12 +67,28 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> GuardConfig:
 def load_config(home: Path) -> GuardConfig:
     """Read `guard.toml` at the home's root if there is one, else the defaults."""
     path = home / CONFIG_NAME
+    # Never follow a link, never block on a FIFO, never read more than a config needs.
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return DEFAULT_CONFIG
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc}); fix or remove it") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.strerror}); it must be a regular file, not a link"
+        ) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path}: not a regular file; replace it with one")
+        data = os.read(fd, _MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {_MAX_CONFIG_BYTES} bytes; is it the right file?")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     return parse_config(text, str(path))
 
 

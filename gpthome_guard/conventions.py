@@ -20,10 +20,15 @@ from gpthome_guard.models import Kind
 
 DEFAULT_LIMITS = Limits()
 
-DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# ASCII digits only, and matched with fullmatch: `$` alone would let a trailing newline in.
+DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-THOUGHT_NAME_RE = re.compile(rf"^(\d{{4}}-\d{{2}}-\d{{2}})-({SLUG})\.md$")
+THOUGHT_NAME_RE = re.compile(rf"^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})-({SLUG})\.md$")
 DREAM_NAME_RE = re.compile(rf"^({SLUG})\.md$")
+
+
+_LINE_BREAK = re.compile(r"[\n\r\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _limits(info: ValidationInfo) -> Limits:
@@ -33,7 +38,7 @@ def _limits(info: ValidationInfo) -> Limits:
 
 
 def is_calendar_day(text: str) -> bool:
-    match = DATE_RE.match(text)
+    match = DATE_RE.fullmatch(text)
     if not match:
         return False
     try:
@@ -44,7 +49,7 @@ def is_calendar_day(text: str) -> bool:
 
 
 def _iso_date(value: str) -> str:
-    if not DATE_RE.match(value):
+    if not DATE_RE.fullmatch(value):
         raise PydanticCustomError("invalid_date", 'write the date as "YYYY-MM-DD"')
     if not is_calendar_day(value):
         raise PydanticCustomError("invalid_date", "{value} is not a calendar day", {"value": value})
@@ -55,8 +60,10 @@ def _text(limit_name: str, *, single_line: bool) -> Callable[[str, ValidationInf
     def check(value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise PydanticCustomError("empty", "it is empty; write some text")
-        if single_line and ("\n" in value or "\r" in value):
+        if single_line and _LINE_BREAK.search(value):
             raise PydanticCustomError("multiline", "it spans several lines; write one line")
+        if _CONTROL.search(value):
+            raise PydanticCustomError("control", "it holds control characters; write plain text")
         limit = getattr(_limits(info), limit_name)
         if len(value) > limit:
             raise PydanticCustomError(

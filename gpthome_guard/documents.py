@@ -93,11 +93,10 @@ def _decode(doc: Document, data: bytes) -> str | None:
 
 def _split_frontmatter(doc: Document, text: str, limits: Limits) -> None:
     first = text.split("\n", 1)[0].rstrip(" \t")
-    if first == "+++":
-        _add(doc, "Y203", "TOML frontmatter (+++) is not read; use YAML between --- lines", 1)
-        return
-    if first == "{":
-        _add(doc, "Y203", "JSON frontmatter is not read; use YAML between --- lines", 1)
+    if first in ("+++", "{"):
+        doc.has_frontmatter = True  # there, but not readable: no body checks on top
+        what = "TOML frontmatter (+++)" if first == "+++" else "JSON frontmatter"
+        _add(doc, "Y203", f"{what} is not read; use YAML between --- lines", 1)
         return
     if not _OPEN.match(text):
         doc.body = text

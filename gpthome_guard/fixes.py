@@ -100,6 +100,7 @@ def _fix_frontmatter(
             return None
         values = _fields_from_name(name, {}, kind, dream_date, notes)
         block = "".join(f"{key}: {_render(value)}\n" for key, value in values.items())
+        # (values from the file name are always text)
         return f"---\n{block}---\n\n{doc.text}"
     if not doc.frontmatter_ok:
         return None
@@ -169,13 +170,14 @@ def _title_from_slug(slug: str) -> str:
     return " ".join(word.capitalize() for word in slug.split("-"))
 
 
-def _render(value: object) -> str:
+def _render(value: object) -> str | None:
+    """A bool or text as canonical YAML; None for anything else (it keeps its own lines)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         quoted = json.dumps(value, ensure_ascii=False)
         return _UNSAFE_IN_QUOTES.sub(lambda m: f"\\u{ord(m[0]):04x}", quoted)
-    return json.dumps(value, ensure_ascii=False)
+    return None
 
 
 def _render_block(
@@ -197,8 +199,12 @@ def _render_block(
     for key in model.model_fields:
         if key not in values:
             continue
-        out.append(f"{key}: {_render(values[key])}")
+        rendered = _render(values[key])
         span = spans.get(key, [])
+        if rendered is None:
+            out.extend(span)  # a list, a mapping, a null: not ours to rewrite
+            continue
+        out.append(f"{key}: {rendered}")
         if len(span) > 1 and (entries[key].text or "").count("\n") == 0:
             out.extend(line for line in span[1:] if not line.strip() or line.lstrip()[0] == "#")
     for entry in order:

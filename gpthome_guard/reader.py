@@ -9,27 +9,22 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gpthome_guard.config import Limits
 from gpthome_guard.conventions import PAGES, SKIPPED_NAMES, kind_of
-from gpthome_guard.models import Finding, Kind
+from gpthome_guard.models import Finding, Kind, printable
 from gpthome_guard.rules import RULES
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def display(name: str) -> str:
     """A path as text that is safe to print: undecodable bytes and control characters escaped."""
-    text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    return _UNSHOWABLE.sub(
-        lambda m: f"\\u{ord(m[0]):04x}" if ord(m[0]) > 0xFF else f"\\x{ord(m[0]):02x}", text
-    )
+    return printable(os.fsencode(name).decode("utf-8", "backslashreplace"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +36,11 @@ class Item:
 
     @property
     def path(self) -> str:
-        return display(f"{self.directory}/{self.name}")
+        return display(self.fs_path)
+
+    @property
+    def fs_path(self) -> str:
+        return f"{self.directory}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +51,7 @@ class Raw:
     kind: Kind
     data: bytes | None = None
     finding: Finding | None = None
+    mtime: float = 0.0
 
 
 class Home:
@@ -232,6 +232,16 @@ def _read_file(item: Item, kind: Kind, dir_fd: int, limits: Limits) -> Raw:
         return Raw(item, kind, finding=_rule("R105", item, f"cannot open: {exc.strerror}"))
     try:
         st = os.fstat(fd)
+        if st.st_nlink > 1:  # swapped for a hard link since the lstat
+            return Raw(
+                item,
+                kind,
+                finding=_rule(
+                    "R104",
+                    item,
+                    f"the file has {st.st_nlink} hard links; write it as a file of its own",
+                ),
+            )
         if not stat.S_ISREG(st.st_mode):  # swapped since the lstat
             return Raw(
                 item,
@@ -265,4 +275,4 @@ def _read_file(item: Item, kind: Kind, dir_fd: int, limits: Limits) -> Raw:
                 "(limits.max_file_bytes); split or shorten it",
             ),
         )
-    return Raw(item, kind, data=data)
+    return Raw(item, kind, data=data, mtime=st.st_mtime)

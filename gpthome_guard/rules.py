@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gpthome_guard.models import Finding, Severity
+from gpthome_guard.models import Finding, Severity, printable
 
 E = Severity.ERROR
 W = Severity.WARNING
@@ -35,7 +35,7 @@ class Rule:
             code=self.code,
             name=self.name,
             severity=severity or self.severity,
-            message=message,
+            message=printable(message),
             line=line,
             field=field,
             fixable=self.fixable if fixable is None else fixable,
@@ -117,6 +117,14 @@ _RULES = [
         "The file holds NUL or other control characters: binary data is not Markdown.",
         "\\x00\\x01\\x02",
         "plain text",
+    ),
+    Rule(
+        "R110",
+        "check-failed",
+        E,
+        "The guard failed while checking this file: a bug in the guard; please report it.",
+        "(any file that makes the guard fail)",
+        "(the same file, once the bug is fixed)",
     ),
     # H5xx: the shape of the home
     Rule(
@@ -213,7 +221,7 @@ _RULES = [
         "Y208",
         "yaml-alias",
         E,
-        "YAML anchors and aliases (&a, *a) are refused: they can expand without bound.",
+        "YAML aliases (*a, of an anchor &a) are refused: they can expand without bound.",
         "a: &x [1, 2]\\nb: *x",
         "a: [1, 2]\\nb: [1, 2]",
     ),

@@ -6,6 +6,7 @@ time scales with the cores and memory stays flat however many files the home hol
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import multiprocessing
 import os
@@ -16,25 +17,82 @@ from pathlib import Path
 
 from gpthome_guard.checks import check_document
 from gpthome_guard.config import Limits
-from gpthome_guard.conventions import CONTENT_DIRS
+from gpthome_guard.conventions import CONTENT_DIRS, SKIPPED_NAMES
 from gpthome_guard.documents import parse_document
 from gpthome_guard.errors import UsageError
+from gpthome_guard.fixes import DateSource, fix_file
+from gpthome_guard.gitrepo import Repo
 from gpthome_guard.models import Counts, FileResult, Finding, Kind, Severity, ValidationReport
-from gpthome_guard.reader import Home, Item
+from gpthome_guard.plan import FileState
+from gpthome_guard.reader import Home, Item, Raw
+from gpthome_guard.rules import RULES
 
 CHUNK = 256
 PARALLEL_FROM = 2000  # below this many entries, starting workers costs more than it saves
 
-Outcome = tuple[str, Kind, tuple[Finding, ...]]
+Outcome = tuple[str, Kind, tuple[Finding, ...], FileState | None]
 
 
-def check_item(home: Home, item: Item, limits: Limits) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class FixContext:
+    """Asks the walk to prepare fixes, and says where a dream's missing date may come from."""
+
+    session_date: str | None = None  # the session's day, when post-session knows it
+    use_git: bool = True  # else the day the file first appeared in git, else its mtime
+
+
+def check_item(home: Home, item: Item, limits: Limits, fix: FixContext | None = None) -> Outcome:
     raw = home.read(item, limits)
     if raw.finding is not None:
-        return item.path, raw.kind, (raw.finding,)
-    assert raw.data is not None
-    doc = parse_document(item.path, raw.kind, raw.data, limits)
-    return item.path, raw.kind, tuple(check_document(doc, limits, name=item.name))
+        found: tuple[Finding, ...] = (raw.finding,)
+    else:
+        assert raw.data is not None
+        try:
+            doc = parse_document(item.path, raw.kind, raw.data, limits)
+            found = tuple(check_document(doc, limits, name=item.name))
+        except Exception as exc:  # a bug must cost one file, not the run (security.md 8.3)
+            found = (
+                RULES["R110"].finding(
+                    item.path,
+                    f"the guard failed on this file ({type(exc).__name__}); report it with --debug",
+                ),
+            )
+            if os.environ.get("GUARD_DEBUG"):
+                raise
+    state = None
+    if fix is not None and found:
+        fixed = None
+        if raw.data is not None:
+            dream_date = _dream_date(home, item, raw, found, fix)
+            fixed = fix_file(item.fs_path, raw.kind, raw.data, limits, dream_date=dream_date)
+        state = FileState(
+            path=item.path,
+            fs_path=item.fs_path,
+            kind=raw.kind,
+            data=raw.data,
+            findings=found,
+            fix=fixed,
+        )
+    return item.path, raw.kind, found, state
+
+
+def _dream_date(
+    home: Home, item: Item, raw: Raw, found: tuple[Finding, ...], fix: FixContext
+) -> DateSource | None:
+    if raw.kind is not Kind.DREAM or not any(f.code == "C301" and f.field == "date" for f in found):
+        return None
+    if fix.session_date:
+        return DateSource(fix.session_date, "the session date")
+    if fix.use_git:
+        day = (
+            Repo(Path(home.root)).first_added(item.fs_path)
+            if Repo(Path(home.root)).is_repo()
+            else None
+        )
+        if day:
+            return DateSource(day, "the day it first appeared in git")
+    day = dt.datetime.fromtimestamp(raw.mtime, dt.UTC).date().isoformat()
+    return DateSource(day, "its modification time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +124,7 @@ def select(home: Path, paths: Iterable[str]) -> Selection:
             continue  # not content: nothing to check (pre-commit passes every staged file)
         elif len(parts) == 1:
             directories.append(parts[0])
-        elif len(parts) == 2:
+        elif len(parts) == 2 and parts[1] not in SKIPPED_NAMES:
             items.append(Item(parts[0], parts[1]))
         # deeper paths lie in subdirectories the site does not serve; the directory's own
         # scan reports the subdirectory itself
@@ -85,8 +143,13 @@ def validate_home(
     keep_files: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    fix: FixContext | None = None,
+    states: list[FileState] | None = None,
 ) -> ValidationReport:
-    """Check the selected content. `jobs` 0 picks the number of workers by the home's size."""
+    """Check the selected content. `jobs` 0 picks the number of workers by the home's size.
+
+    With `fix`, the files that have findings are appended to `states`, their fixes computed.
+    """
     findings: list[Finding] = []
     files: list[FileResult] = []
     tally = _Tally()
@@ -98,17 +161,29 @@ def validate_home(
             findings.extend(about_dir)
             for finding in about_dir:
                 tally.add_loose(finding)
+                if states is not None and finding.severity is Severity.ERROR:
+                    states.append(
+                        FileState(
+                            path=finding.path,
+                            fs_path=directory,
+                            kind=Kind.OTHER,
+                            data=None,
+                            findings=(finding,),
+                        )
+                    )
         total = len(selection.items) + sum(fs.count(d) for d in selection.directories)
         if on_total is not None:
             on_total(total)
         workers = _workers(jobs, total)
         items = itertools.chain.from_iterable(iterators)
         outcomes = (
-            _in_pool(str(home), items, limits, workers)
+            _in_pool(str(home), items, limits, workers, fix)
             if workers > 1
-            else (check_item(fs, item, limits) for item in items)
+            else (check_item(fs, item, limits, fix) for item in items)
         )
-        for path, kind, found in outcomes:
+        for path, kind, found, state in outcomes:
+            if state is not None and states is not None:
+                states.append(state)
             tally.add(found)
             findings.extend(found)
             if keep_files:
@@ -175,12 +250,14 @@ def _init_worker(root: str) -> None:
     _WORKER_HOME = Home(root)
 
 
-def _check_chunk(chunk: list[Item], limits: Limits) -> list[Outcome]:
+def _check_chunk(chunk: list[Item], limits: Limits, fix: FixContext | None) -> list[Outcome]:
     assert _WORKER_HOME is not None
-    return [check_item(_WORKER_HOME, item, limits) for item in chunk]
+    return [check_item(_WORKER_HOME, item, limits, fix) for item in chunk]
 
 
-def _in_pool(root: str, items: Iterator[Item], limits: Limits, workers: int) -> Iterator[Outcome]:
+def _in_pool(
+    root: str, items: Iterator[Item], limits: Limits, workers: int, fix: FixContext | None
+) -> Iterator[Outcome]:
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(root,)
@@ -188,11 +265,11 @@ def _in_pool(root: str, items: Iterator[Item], limits: Limits, workers: int) -> 
         pending: set[Future[list[Outcome]]] = set()
         chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
         for chunk in itertools.islice(chunks, workers * 2):
-            pending.add(pool.submit(_check_chunk, chunk, limits))
+            pending.add(pool.submit(_check_chunk, chunk, limits, fix))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield from future.result()
                 chunk = next(chunks, [])
                 if chunk:
-                    pending.add(pool.submit(_check_chunk, chunk, limits))
+                    pending.add(pool.submit(_check_chunk, chunk, limits, fix))

@@ -16,6 +16,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gpthome_guard.models import printable
+
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCT = SafeConstructor()
 
@@ -51,10 +53,45 @@ class _Refused(Exception):
 
 
 @dataclass(slots=True)
-class _Budget:
+class _Walk:
+    text: str
+    first_line: int
     nodes: int
     max_depth: int
-    first_line: int
+    seen: set[int]
+
+    def line(self, node: Node) -> int:
+        # libyaml counts NEL, LS, PS and a lone CR as line breaks; we count only LF, as
+        # editors do, so the mark's character index is the reliable part.
+        return self.first_line + self.text.count("\n", 0, node.start_mark.index)
+
+    def visit(self, node: Node, depth: int, *, key: bool = False) -> None:
+        if id(node) in self.seen:
+            raise _Refused(
+                Problem(
+                    "Y208", "YAML aliases (*name) are refused; write the value out", self.line(node)
+                )
+            )
+        self.seen.add(id(node))
+        if key:
+            return  # keys are bounded by the values they come with
+        self.nodes -= 1
+        if self.nodes < 0:
+            raise _Refused(
+                Problem(
+                    "Y209",
+                    "the frontmatter has too many values (limits.max_yaml_nodes)",
+                    self.line(node),
+                )
+            )
+        if depth > self.max_depth:
+            raise _Refused(
+                Problem(
+                    "Y209",
+                    "the frontmatter is nested too deeply (limits.max_yaml_depth)",
+                    self.line(node),
+                )
+            )
 
 
 def load_mapping(
@@ -65,125 +102,129 @@ def load_mapping(
     `first_line` is the file line of the block's first line. Never raises for bad input:
     every problem is returned as a Problem value.
     """
-    problems: list[Problem] = []
-    tab = _TAB_INDENT.search(text)
-    if tab:
-        at = first_line + text.count("\n", 0, tab.start())
-        return {}, [Problem("Y205", "a tab indents this line; indent YAML with spaces", at)]
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + mark.line if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        if "\t" in what or "tab" in what:
-            return {}, [Problem("Y205", f"{what}; use spaces, not tabs", line)]
-        return {}, [
-            Problem("Y204", f"invalid YAML: {what}; quote values that contain ': ' or '#'", line)
-        ]
+        return {}, [_syntax_problem(text, first_line, exc)]
     except yaml.YAMLError as exc:  # ReaderError (control characters) and friends
-        return {}, [Problem("Y204", f"invalid YAML: {type(exc).__name__}", None)]
-    except RecursionError:
-        return {}, [Problem("Y209", "the frontmatter is nested too deeply to read", first_line)]
+        return {}, [Problem("Y204", f"invalid YAML ({type(exc).__name__}); write plain text")]
+    except (RecursionError, UnicodeError, ValueError) as exc:
+        return {}, [Problem("Y204", f"invalid YAML ({type(exc).__name__})", first_line)]
     if root is None:
         return {}, []
+    walk = _Walk(text, first_line, max_nodes, max_depth, set())
     if not isinstance(root, MappingNode) or root.tag != f"{_TAG}map":
         return {}, [
             Problem(
                 "Y211",
                 "the frontmatter is not a mapping; write `key: value` lines",
-                first_line + root.start_mark.line,
+                walk.line(root),
             )
         ]
-    budget = _Budget(nodes=max_nodes, max_depth=max_depth, first_line=first_line)
-    seen: set[int] = set()
+    problems: list[Problem] = []
     entries: dict[str, Entry] = {}
     try:
         for key_node, value_node in root.value:
-            key = _key(key_node, budget, problems)
+            key = _key(key_node, walk, problems)
             if key is None:
                 continue
-            line = first_line + key_node.start_mark.line
+            line = walk.line(key_node)
             if key in entries:
                 problems.append(
-                    Problem("Y206", f"key {key!r} appears more than once; keep one", line, key)
+                    Problem(
+                        "Y206",
+                        f"key {printable(key[:60])!r} appears more than once; keep one",
+                        line,
+                        key,
+                    )
                 )
-            entries[key] = _entry(key, value_node, line, budget, seen)
+            entries[key] = _entry(key, value_node, line, walk)
     except _Refused as refused:
         return {}, [*problems, refused.problem]
+    except RecursionError:  # only with an absurd limits.max_yaml_depth
+        return {}, [Problem("Y209", "the frontmatter is nested too deeply", first_line)]
     return entries, problems
 
 
-def _key(node: Node, budget: _Budget, problems: list[Problem]) -> str | None:
-    line = budget.first_line + node.start_mark.line
+def _syntax_problem(text: str, first_line: int, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = first_line + text.count("\n", 0, mark.index) if mark else None
+    what = printable(str(exc.problem or exc.context or "invalid YAML"))
+    if "nesting depth" in what:
+        return Problem("Y209", "the frontmatter is nested too deeply", line)
+    tab = _TAB_INDENT.search(text)
+    if "\t" in what or "tab" in what or tab:
+        at = first_line + text.count("\n", 0, tab.start()) if tab else line
+        return Problem("Y205", "a tab where YAML allows only spaces; indent with spaces", at)
+    return Problem(
+        "Y204",
+        f"invalid YAML: {what}; quote text values, especially those containing ': ' or ' #'",
+        line,
+    )
+
+
+def _key(node: Node, walk: _Walk, problems: list[Problem]) -> str | None:
+    walk.visit(node, 0, key=True)
+    line = walk.line(node)
     if isinstance(node, ScalarNode) and node.tag == f"{_TAG}merge":
         raise _Refused(Problem("Y210", "merge keys (<<) are refused; write the keys out", line))
     if not isinstance(node, ScalarNode) or node.tag != f"{_TAG}str":
-        shown = node.value if isinstance(node, ScalarNode) else "a list or mapping"
+        shown = printable(str(node.value))[:40] if isinstance(node, ScalarNode) else "a list"
         problems.append(
             Problem(
-                "Y207", f"key {shown!s:.40} is not read as text; use a plain word as the key", line
+                "Y207", f"the key {shown} is not read as text; use a plain word as the key", line
             )
         )
         return None
     return str(node.value)
 
 
-def _entry(key: str, node: Node, line: int, budget: _Budget, seen: set[int]) -> Entry:
-    value, tag, valid = _value(node, 1, budget, seen)
+def _entry(key: str, node: Node, line: int, walk: _Walk) -> Entry:
+    value, tag, valid = _value(node, 1, walk)
     if isinstance(node, ScalarNode):
         return Entry(key, value, line, tag, not node.style, str(node.value), valid)
     return Entry(key, value, line, tag, False, None, valid)
 
 
-def _value(node: Node, depth: int, budget: _Budget, seen: set[int]) -> tuple[object, str, bool]:
-    line = budget.first_line + node.start_mark.line
-    if id(node) in seen:
-        raise _Refused(
-            Problem("Y208", "YAML aliases (*name) are refused; write the value out", line)
-        )
-    seen.add(id(node))
-    budget.nodes -= 1
-    if budget.nodes < 0:
-        raise _Refused(
-            Problem("Y209", "the frontmatter has too many values (max_yaml_nodes)", line)
-        )
-    if depth > budget.max_depth:
-        raise _Refused(
-            Problem("Y209", "the frontmatter is nested too deeply (max_yaml_depth)", line)
-        )
+def _value(node: Node, depth: int, walk: _Walk) -> tuple[object, str, bool]:
+    walk.visit(node, depth)
     if isinstance(node, ScalarNode):
-        return _scalar(node, line)
+        return _scalar(node, walk)
     if isinstance(node, SequenceNode) and node.tag == f"{_TAG}seq":
-        return [_value(item, depth + 1, budget, seen)[0] for item in node.value], "seq", True
+        return [_value(item, depth + 1, walk)[0] for item in node.value], "seq", True
     if isinstance(node, MappingNode) and node.tag == f"{_TAG}map":
         mapping: dict[str, object] = {}
         for key_node, value_node in node.value:
             problems: list[Problem] = []
-            key = _key(key_node, budget, problems)
-            if problems or key is None or key in mapping:
-                what = problems[0].message if problems else f"key {key!r} appears more than once"
+            key = _key(key_node, walk, problems)
+            if problems:
+                raise _Refused(problems[0])
+            assert key is not None
+            if key in mapping:
                 raise _Refused(
                     Problem(
-                        "Y206" if not problems else "Y207",
-                        what,
-                        budget.first_line + key_node.start_mark.line,
+                        "Y206",
+                        f"key {printable(key[:60])!r} appears more than once; keep one",
+                        walk.line(key_node),
                     )
                 )
-            mapping[key] = _value(value_node, depth + 1, budget, seen)[0]
+            mapping[key] = _value(value_node, depth + 1, walk)[0]
         return mapping, "map", True
-    raise _Refused(
-        Problem("Y210", f"the YAML tag {node.tag!s:.60} is refused; write plain values", line)
+    raise _refused_tag(node, walk)
+
+
+def _refused_tag(node: Node, walk: _Walk) -> _Refused:
+    tag = printable(str(node.tag))[:60]
+    return _Refused(
+        Problem("Y210", f"the YAML tag {tag} is refused; write plain values", walk.line(node))
     )
 
 
-def _scalar(node: ScalarNode, line: int) -> tuple[object, str, bool]:
+def _scalar(node: ScalarNode, walk: _Walk) -> tuple[object, str, bool]:
     tag = _SCALAR_TAGS.get(node.tag)
     # libyaml gives plain scalars the style "", the pure-Python parser None
     if tag is None or (tag != "str" and node.style):
-        raise _Refused(
-            Problem("Y210", f"the YAML tag {node.tag!s:.60} is refused; write plain values", line)
-        )
+        raise _refused_tag(node, walk)
     if tag == "str":
         return node.value, tag, True
     try:
