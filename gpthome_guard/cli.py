@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import sys
 import traceback
@@ -13,11 +15,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from gpthome_guard import __version__, generate, render
+from gpthome_guard import __version__, generate, quarantine, render, repair
+from gpthome_guard.apply import Run, apply_plan
 from gpthome_guard.config import load_config
+from gpthome_guard.plan import Outcome
 from gpthome_guard.errors import ExitCode, GuardError, UsageError
 from gpthome_guard.rules import RULES, rule
-from gpthome_guard.validate import select, validate_home
+from gpthome_guard.validate import FixContext, select, validate_home
 
 app = typer.Typer(
     pretty_exceptions_enable=False,
@@ -179,6 +183,108 @@ def validate(
         out = render.VALIDATION_RENDERERS[fmt.value](report, _use_color(color, sys.stdout))
         sys.stdout.write(out)
     raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.FINDINGS))
+
+
+@app.command()
+def fix(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or directories to fix (default: the whole home).", show_default=False
+        ),
+    ] = None,
+    home: HomeOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    color: ColorOpt = Color.auto,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size."),
+    ] = 0,
+) -> None:
+    """Fix what is safe to fix, quarantine the rest, restore broken pages from git."""
+    with _errors("fix", fmt):
+        if fmt is Format.github:
+            raise UsageError("--format github is for validate; use text or json")
+        root = _home(home)
+        config = load_config(root)
+        prepared = repair.prepare(
+            root, select(root, [str(p) for p in paths or []]), config.limits, FixContext(), jobs
+        )
+        outcome = None
+        if not dry_run:
+            outcome = (
+                Outcome()
+                if prepared.plan.empty
+                else apply_plan(root, prepared.plan, Run(run_id=_run_id("fix")))
+            )
+        ok = repair.all_repaired(prepared, outcome)
+        if fmt is Format.json:
+            sys.stdout.write(render.plan_json(prepared.plan, outcome, ok))
+        else:
+            sys.stdout.write(
+                render.plan_text(prepared.plan, outcome, _use_color(color, sys.stdout))
+            )
+    raise typer.Exit(int(ExitCode.OK if ok else ExitCode.FINDINGS))
+
+
+def _run_id(kind: str) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{kind}-{now}-{os.getpid()}"
+
+
+quarantine_app = typer.Typer(help="List, show and release quarantined files.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    home: HomeOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    all_entries: Annotated[
+        bool, typer.Option("--all", help="Also released files and the originals of fixed files.")
+    ] = False,
+) -> None:
+    """List the files in the quarantine and why they are there."""
+    with _errors("quarantine list", fmt):
+        found = quarantine.entries(_home(home))
+        if not all_entries:
+            found = [e for e in found if e.action == "quarantined" and not e.released]
+        if fmt is Format.json:
+            sys.stdout.write(
+                json.dumps([e.model_dump() for e in found], indent=2, ensure_ascii=False) + "\n"
+            )
+        else:
+            sys.stdout.write(render.quarantine_text(found))
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    path: Annotated[str, typer.Argument(help="The original path, or the path in quarantine/.")],
+    home: HomeOpt = None,
+) -> None:
+    """Show one quarantined file: where it came from, its checksum and the findings."""
+    with _errors("quarantine show"):
+        sys.stdout.write(render.quarantine_entry_text(quarantine.find(_home(home), path)))
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    path: Annotated[str, typer.Argument(help="The original path, or the path in quarantine/.")],
+    home: HomeOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Put it back even if it is invalid.")
+    ] = False,
+) -> None:
+    """Put a quarantined file back where it came from, once it is valid."""
+    with _errors("quarantine release"):
+        root = _home(home)
+        entry = quarantine.find(root, path)
+        left = quarantine.release(root, entry, load_config(root).limits, force)
+        note = f" with {len(left)} errors left (--force)" if left else ""
+        typer.echo(f"released {entry.stored_as} -> {entry.path}{note}")
 
 
 @app.command("rules")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -107,6 +108,13 @@ class FileState(BaseModel):
     findings: tuple[Finding, ...]
     fix: FixResult | None = None
     last_good: tuple[str, bytes] | None = None  # (commit, bytes) for pages
+
+
+@dataclass(slots=True)
+class Outcome:
+    done: list[str] = field(default_factory=list)  # one line per action carried out
+    skipped: list[str] = field(default_factory=list)  # one line per action left alone, and why
+    quarantined: list[str] = field(default_factory=list)  # home-relative paths in quarantine/
 
 
 PAGE_KINDS = (Kind.LANDING, Kind.LANDING_CONTENT, Kind.ABOUT)

@@ -1,0 +1,321 @@
+"""shell: carry out a Plan on the home, one atomic step at a time.
+
+Every write goes to a temporary file in the target's directory, is flushed, and renamed into
+place, so a crash leaves each file old or new, never half-written. Files are opened relative
+to directory descriptors with O_NOFOLLOW, so no step writes through a link. A file that
+changed since it was read is left alone and reported. The bytes a fix or restore replaces are
+kept in the quarantine, so nothing the agent wrote is ever lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import json
+import os
+import signal
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpthome_guard.errors import GuardError
+from gpthome_guard.plan import Change, Outcome, Plan, Quarantine, RestorePage, Rewrite, sha256
+
+QUARANTINE = "quarantine"
+MANIFEST = "manifest.json"
+TMP_PREFIX = ".guard-"
+TMP_SUFFIX = ".tmp"
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+FAULT_ENV = "GUARD_TEST_KILL_AT_STEP"  # tests only: SIGKILL ourselves at this step
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Who is applying: names the quarantine folder and the manifest's records."""
+
+    run_id: str
+    session: str | None = None
+    when: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.count = 0
+        raw = os.environ.get(FAULT_ENV, "")
+        self.kill_at = int(raw) if raw.isdigit() else -1
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.count == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def apply_plan(home: Path, plan: Plan, run: Run) -> Outcome:
+    outcome = Outcome()
+    step = _Steps()
+    with _Fs(home, run, step) as fs:
+        fs.sweep_temporaries(outcome)
+        for action in plan.actions:
+            try:
+                if isinstance(action, Rewrite):
+                    fs.rewrite(action, outcome)
+                elif isinstance(action, Quarantine):
+                    fs.quarantine(action, outcome)
+                else:
+                    fs.restore_page(action, outcome)
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise GuardError(
+                        f"{action.path}: the disk is full; free space and rerun "
+                        "(nothing was half-written)"
+                    ) from None
+                outcome.skipped.append(f"{action.path}: {exc.strerror}; left as it was")
+    return outcome
+
+
+class _Fs:
+    def __init__(self, home: Path, run: Run, step: _Steps) -> None:
+        self.run = run
+        self.step = step
+        self.root = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._dirs: dict[str, int] = {}
+        self._manifest: list[dict[str, object]] | None = None
+        self._counter = 0
+
+    def __enter__(self) -> _Fs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._dirs.values():
+            os.close(fd)
+        os.close(self.root)
+
+    # --- directories -------------------------------------------------------------------
+
+    def dir(self, rel: str, create: bool = False) -> int:
+        """A descriptor for home-relative directory `rel`, never through a link."""
+        if rel in ("", "."):
+            return self.root
+        if rel not in self._dirs:
+            parent, _, name = rel.rpartition("/")
+            parent_fd = self.dir(parent, create)
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o700, dir_fd=parent_fd)
+            self._dirs[rel] = os.open(name, _DIR, dir_fd=parent_fd)
+        return self._dirs[rel]
+
+    @property
+    def run_dir(self) -> str:
+        return f"{QUARANTINE}/{self.run.run_id}"
+
+    # --- primitives ----------------------------------------------------------------------
+
+    def _read(self, dir_fd: int, name: str) -> bytes | None:
+        """The bytes of a regular file, or None if it is anything else or gone."""
+        try:
+            fd = os.open(name, _READ, dir_fd=dir_fd)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _write_new(self, dir_fd: int, data: bytes, mode: int = 0o644) -> str:
+        """Write `data` to a fresh temporary file in the directory; return its name."""
+        self._counter += 1
+        name = f"{TMP_PREFIX}{os.getpid()}-{self._counter}{TMP_SUFFIX}"
+        fd = os.open(name, _CREATE, mode, dir_fd=dir_fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.step()
+        return name
+
+    def _free_name(self, dir_fd: int, name: str) -> str:
+        candidate, n = name, 1
+        while _exists(dir_fd, candidate):
+            n += 1
+            candidate = f"{name}.{n}"
+        return candidate
+
+    def _store(self, rel: str, data: bytes, kind: str, action: Rewrite | RestorePage) -> None:
+        """Keep the bytes being replaced: quarantine/<run>/originals/<rel>."""
+        directory, _, name = f"{self.run_dir}/originals/{rel}".rpartition("/")
+        dir_fd = self.dir(directory, create=True)
+        tmp = self._write_new(dir_fd, data, 0o600)
+        final = self._free_name(dir_fd, name)
+        os.rename(tmp, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        self._record(
+            action.path,
+            f"{directory}/{final}",
+            kind,
+            len(data),
+            sha256(data),
+            getattr(action, "changes", ()) or getattr(action, "findings", ()),
+        )
+
+    def _move_out(
+        self,
+        rel: str,
+        fs_rel: str,
+        findings: tuple[Change, ...],
+        digest: str | None,
+        size: int | None,
+    ) -> str:
+        """Rename the entry itself (file, link, FIFO, directory) into the quarantine."""
+        src_dir, _, src_name = fs_rel.rpartition("/")
+        directory, _, name = f"{self.run_dir}/{fs_rel}".rpartition("/")
+        dst_fd = self.dir(directory, create=True)
+        final = self._free_name(dst_fd, name)
+        where = f"{directory}/{final}"
+        self._record(rel, where, "quarantined", size, digest, findings)
+        os.rename(src_name, final, src_dir_fd=self.dir(src_dir), dst_dir_fd=dst_fd)
+        self.step()
+        return where
+
+    def _record(
+        self,
+        path: str,
+        stored: str,
+        kind: str,
+        size: int | None,
+        digest: str | None,
+        findings: tuple[Change, ...],
+    ) -> None:
+        if self._manifest is None:
+            self._manifest = self._load_manifest()
+        self._manifest.append(
+            {
+                "path": path,
+                "stored_as": stored,
+                "action": kind,
+                "size": size,
+                "sha256": digest,
+                "findings": [c.model_dump() for c in findings],
+                "when": self.run.when,
+                "session": self.run.session,
+                "run": self.run.run_id,
+            }
+        )
+        dir_fd = self.dir(self.run_dir, create=True)
+        text = (
+            json.dumps({"version": 1, "entries": self._manifest}, indent=2, ensure_ascii=False)
+            + "\n"
+        )
+        tmp = self._write_new(dir_fd, text.encode("utf-8"), 0o600)
+        os.rename(tmp, MANIFEST, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        self.step()
+
+    def _load_manifest(self) -> list[dict[str, object]]:
+        data = self._read(self.dir(self.run_dir, create=True), MANIFEST)
+        if not data:
+            return []
+        entries = json.loads(data).get("entries", [])
+        return entries if isinstance(entries, list) else []
+
+    # --- actions -------------------------------------------------------------------------
+
+    def sweep_temporaries(self, outcome: Outcome) -> None:
+        """Move leftovers of an interrupted run (our temporary files) into the quarantine."""
+        for directory in ("thoughts", "dreams", "landing-page", "about"):
+            try:
+                dir_fd = self.dir(directory)
+            except OSError:
+                continue
+            for entry in os.scandir(dir_fd):
+                if entry.name.startswith(TMP_PREFIX) and entry.name.endswith(TMP_SUFFIX):
+                    rel = f"{directory}/{entry.name}"
+                    note = Change(
+                        code="-",
+                        name="interrupted-write",
+                        message="a temporary file left by an interrupted run",
+                    )
+                    outcome.quarantined.append(self._move_out(rel, rel, (note,), None, None))
+
+    def rewrite(self, action: Rewrite, outcome: Outcome) -> None:
+        directory, _, name = action.fs_path.rpartition("/")
+        dir_fd = self.dir(directory)
+        current = self._read(dir_fd, name)
+        if current is None or sha256(current) != action.old_sha256:
+            outcome.skipped.append(f"{action.path}: changed since it was read; left as it is")
+            return
+        target = action.rename_to.rpartition("/")[2] if action.rename_to else name
+        if action.rename_to and _exists(dir_fd, target):
+            outcome.skipped.append(
+                f"{action.path}: {action.rename_to} appeared meanwhile; left as it is"
+            )
+            return
+        mode = stat.S_IMODE(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+        self._store(action.path, current, "fixed", action)
+        tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), mode)
+        os.rename(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        self.step()
+        if action.rename_to:
+            os.unlink(name, dir_fd=dir_fd)
+            self.step()
+        codes = ", ".join(sorted({c.code for c in action.changes}))
+        moved = f" -> {action.rename_to}" if action.rename_to else ""
+        outcome.done.append(f"fixed {action.path}{moved} ({codes})")
+
+    def quarantine(self, action: Quarantine, outcome: Outcome) -> None:
+        directory, _, name = action.fs_path.rpartition("/")
+        dir_fd = self.dir(directory)
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            outcome.skipped.append(f"{action.path}: gone since it was read")
+            return
+        if action.sha256 is not None:
+            current = self._read(dir_fd, name)
+            if current is None or sha256(current) != action.sha256:
+                outcome.skipped.append(f"{action.path}: changed since it was read; left as it is")
+                return
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None
+        where = self._move_out(action.path, action.fs_path, action.findings, action.sha256, size)
+        outcome.quarantined.append(where)
+        outcome.done.append(f"quarantined {action.path} -> {where}")
+
+    def restore_page(self, action: RestorePage, outcome: Outcome) -> None:
+        directory, _, name = action.fs_path.rpartition("/")
+        dir_fd = self.dir(directory)
+        current = self._read(dir_fd, name)
+        if current is not None and sha256(current) == action.new_sha256:
+            return  # already restored
+        if action.sha256 is not None and (current is None or sha256(current) != action.sha256):
+            outcome.skipped.append(f"{action.path}: changed since it was read; left as it is")
+            return
+        tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"))
+        if current is not None:
+            self._store(action.path, current, "replaced-by-last-good", action)
+        elif _exists(dir_fd, name):
+            outcome.quarantined.append(
+                self._move_out(action.path, action.fs_path, action.findings, None, None)
+            )
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        self.step()
+        outcome.done.append(
+            f"restored {action.path} from {action.commit[:12]} (the invalid "
+            "version is in the quarantine)"
+        )
+
+
+def _exists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
