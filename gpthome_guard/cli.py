@@ -18,8 +18,8 @@ import typer
 from gpthome_guard import __version__, generate, quarantine, render, repair
 from gpthome_guard.apply import Run, apply_plan
 from gpthome_guard.config import load_config
-from gpthome_guard.plan import Outcome
 from gpthome_guard.errors import ExitCode, GuardError, UsageError
+from gpthome_guard.plan import Outcome
 from gpthome_guard.rules import RULES, rule
 from gpthome_guard.validate import FixContext, select, validate_home
 
