@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import typing
@@ -123,15 +124,25 @@ def _json_entry(text: str, key: str, value: object) -> Entry:
 
 def _expected(model: type[BaseModel], field: str) -> str:
     """'str', 'bool' or 'choice' for a model field."""
-    annotation = model.model_fields[field].annotation
-    args = typing.get_args(annotation)
-    if annotation is bool:
-        return "bool"
-    if typing.get_origin(annotation) is typing.Literal:
-        return "choice"
-    if any(typing.get_origin(a) is typing.Literal for a in args):
-        return "choice"
-    return "str"
+    return _field_kinds(model)[field]
+
+
+@functools.cache
+def _field_kinds(model: type[BaseModel]) -> dict[str, str]:
+    """Per model, once: what each field expects (this runs for every field of every file)."""
+    kinds = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        args = typing.get_args(annotation)
+        if annotation is bool:
+            kinds[name] = "bool"
+        elif typing.get_origin(annotation) is typing.Literal or any(
+            typing.get_origin(a) is typing.Literal for a in args
+        ):
+            kinds[name] = "choice"
+        else:
+            kinds[name] = "str"
+    return kinds
 
 
 def _check_fields(
@@ -140,7 +151,7 @@ def _check_fields(
     data: dict[str, object] = {}
     handled: set[str] = set()
     for key, entry in entries.items():
-        if key not in model.model_fields:
+        if key not in _field_kinds(model):
             _add(
                 doc,
                 "C311",

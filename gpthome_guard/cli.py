@@ -15,8 +15,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from gpthome_guard import __version__, generate, quarantine, render, repair
-from gpthome_guard.apply import Run, apply_plan
+from gpthome_guard import __version__, render
 from gpthome_guard.config import load_config
 from gpthome_guard.errors import ExitCode, GuardError, UsageError
 from gpthome_guard.plan import Outcome
@@ -210,6 +209,9 @@ def fix(
             raise UsageError("--format github is for validate; use text or json")
         root = _home(home)
         config = load_config(root)
+        from gpthome_guard import repair  # imported where needed: startup time counts
+        from gpthome_guard.apply import Run, apply_plan
+
         prepared = repair.prepare(
             root, select(root, [str(p) for p in paths or []]), config.limits, FixContext(), jobs
         )
@@ -249,6 +251,8 @@ def quarantine_list(
 ) -> None:
     """List the files in the quarantine and why they are there."""
     with _errors("quarantine list", fmt):
+        from gpthome_guard import quarantine
+
         found = quarantine.entries(_home(home))
         if not all_entries:
             found = [e for e in found if e.action == "quarantined" and not e.released]
@@ -267,6 +271,8 @@ def quarantine_show(
 ) -> None:
     """Show one quarantined file: where it came from, its checksum and the findings."""
     with _errors("quarantine show"):
+        from gpthome_guard import quarantine
+
         sys.stdout.write(render.quarantine_entry_text(quarantine.find(_home(home), path)))
 
 
@@ -280,6 +286,8 @@ def quarantine_release(
 ) -> None:
     """Put a quarantined file back where it came from, once it is valid."""
     with _errors("quarantine release"):
+        from gpthome_guard import quarantine
+
         root = _home(home)
         entry = quarantine.find(root, path)
         left = quarantine.release(root, entry, load_config(root).limits, force)
@@ -327,6 +335,8 @@ def schema(
 ) -> None:
     """Print, write or check the JSON Schemas generated from the conventions."""
     with _errors("schema"):
+        from gpthome_guard import generate
+
         schemas = generate.json_schemas()
         if write is not None:
             write.mkdir(parents=True, exist_ok=True)
@@ -358,6 +368,8 @@ def guide(
 ) -> None:
     """Print, write or check GPT.md, the agent's guide to its home."""
     with _errors("guide"):
+        from gpthome_guard import generate
+
         text = generate.guide()
         if write is not None:
             write.write_text(text, encoding="utf-8")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from gpthome_guard import __version__
 from gpthome_guard.models import Finding, Severity, ValidationReport, printable
 from gpthome_guard.plan import Action, Outcome, Plan, Quarantine, RestorePage, Rewrite
-from gpthome_guard.quarantine import Entry as QEntry
 from gpthome_guard.rules import Rule
+
+if TYPE_CHECKING:
+    from gpthome_guard.quarantine import Entry as QEntry
 
 JSON_SCHEMA_VERSION = 1
 

@@ -9,7 +9,7 @@ from gpthome_guard import __version__
 from gpthome_guard.rules import RULES
 from tests.conftest import run_guard, write
 
-COMMANDS = ("validate", "rules", "schema", "guide")
+COMMANDS = ("validate", "fix", "quarantine", "rules", "schema", "guide")
 
 
 def test_version():
@@ -24,6 +24,20 @@ def test_help_lists_every_command_with_a_line():
     for command in COMMANDS:
         line = next(ln for ln in result.stdout.splitlines() if f" {command} " in ln)
         assert len(line.split(command, 1)[1].strip(" │")) > 10, line
+
+
+def test_every_command_is_in_the_guide_and_the_readme():
+    from gpthome_guard.cli import app
+    from tests.test_generated import ROOT
+
+    guide = (ROOT / "GPT.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    names += [g.name for g in app.registered_groups]
+    assert sorted(names) == sorted(COMMANDS)
+    for name in names:
+        assert f"`guard {name}" in guide, name
+        assert f"`guard {name}" in readme, name
 
 
 def test_console_script_is_installed():
