@@ -33,6 +33,7 @@ class Item:
 
     directory: str
     name: str
+    regular: bool = False  # readdir said it is a regular file (a hint: verified after open)
 
     @property
     def path(self) -> str:
@@ -125,7 +126,7 @@ class Home:
         with os.scandir(fd) as entries:
             for entry in entries:
                 if entry.name not in SKIPPED_NAMES:
-                    yield Item(directory, entry.name)
+                    yield Item(directory, entry.name, entry.is_file(follow_symlinks=False))
 
     def read(self, item: Item, limits: Limits) -> Raw:
         kind = kind_of(item.directory, item.name)
@@ -134,6 +135,8 @@ class Home:
             return Raw(
                 item, kind, finding=_rule("R105", item, f"cannot open the directory: {fd.strerror}")
             )
+        if item.regular and kind is not Kind.OTHER:
+            return _read_file(item, kind, fd, limits)  # open() and fstat() check it again
         try:
             st = os.stat(item.name, dir_fd=fd, follow_symlinks=False)
         except OSError as exc:
@@ -208,13 +211,17 @@ def _unreadable(
             "R104", item, f"the file has {st.st_nlink} hard links; write it as a file of its own"
         )
     if st.st_size > limits.max_file_bytes:
-        return _rule(
-            "R103",
-            item,
-            f"{st.st_size} bytes, over the limit of "
-            f"{limits.max_file_bytes} (limits.max_file_bytes); split or shorten it",
-        )
+        return _too_large(item, st.st_size, limits)
     return None
+
+
+def _too_large(item: Item, size: int, limits: Limits) -> Finding:
+    return _rule(
+        "R103",
+        item,
+        f"{size} bytes, over the limit of {limits.max_file_bytes} (limits.max_file_bytes); "
+        "split or shorten it",
+    )
 
 
 def _read_file(item: Item, kind: Kind, dir_fd: int, limits: Limits) -> Raw:
@@ -242,6 +249,8 @@ def _read_file(item: Item, kind: Kind, dir_fd: int, limits: Limits) -> Raw:
                     f"the file has {st.st_nlink} hard links; write it as a file of its own",
                 ),
             )
+        if stat.S_ISREG(st.st_mode) and st.st_size > limits.max_file_bytes:
+            return Raw(item, kind, finding=_too_large(item, st.st_size, limits))
         if not stat.S_ISREG(st.st_mode):  # swapped since the lstat
             return Raw(
                 item,
