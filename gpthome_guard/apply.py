@@ -244,7 +244,9 @@ class _Fs:
                         name="interrupted-write",
                         message="a temporary file left by an interrupted run",
                     )
-                    outcome.quarantined.append(self._move_out(rel, rel, (note,), None, None))
+                    where = self._move_out(rel, rel, (note,), None, None)
+                    outcome.quarantined.append(where)
+                    outcome.done.append(f"quarantined {rel} -> {where} ({note.message})")
 
     def rewrite(self, action: Rewrite, outcome: Outcome) -> None:
         directory, _, name = action.fs_path.rpartition("/")

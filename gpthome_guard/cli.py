@@ -18,7 +18,6 @@ import typer
 from gpthome_guard import __version__, render
 from gpthome_guard.config import load_config
 from gpthome_guard.errors import ExitCode, GuardError, UsageError
-from gpthome_guard.plan import Outcome
 from gpthome_guard.rules import RULES, rule
 from gpthome_guard.validate import FixContext, select, validate_home
 
@@ -217,11 +216,8 @@ def fix(
         )
         outcome = None
         if not dry_run:
-            outcome = (
-                Outcome()
-                if prepared.plan.empty
-                else apply_plan(root, prepared.plan, Run(run_id=_run_id("fix")))
-            )
+            # even with nothing planned: it sweeps up what an interrupted run left
+            outcome = apply_plan(root, prepared.plan, Run(run_id=_run_id("fix")))
         ok = repair.all_repaired(prepared, outcome)
         if fmt is Format.json:
             sys.stdout.write(render.plan_json(prepared.plan, outcome, ok))

@@ -215,7 +215,7 @@ def _diff_line(line: str, color: bool) -> str:
 
 
 def plan_summary(plan: Plan, outcome: Outcome | None) -> str:
-    if plan.empty and not plan.unresolved:
+    if plan.empty and not plan.unresolved and not (outcome and outcome.done):
         return "Nothing to fix."
     fixes = sum(isinstance(a, Rewrite) for a in plan.actions)
     quarantines = sum(isinstance(a, Quarantine) for a in plan.actions)

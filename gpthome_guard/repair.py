@@ -77,7 +77,7 @@ def all_repaired(prepared: Prepared, outcome: Outcome | None) -> bool:
     plan = prepared.plan
     if plan.unresolved or any(not isinstance(a, Rewrite) for a in plan.actions):
         return False
-    if outcome is not None and outcome.skipped:
+    if outcome is not None and (outcome.skipped or outcome.quarantined):
         return False
     handled = {a.path for a in plan.actions}
     return not any(
