@@ -142,6 +142,8 @@ class _Progress:
 
     def close(self) -> None:
         if self.bar is not None:
+            self.bar.update_min_steps = 1  # draw the steps still pending: end at 100%
+            self.bar.update(0)
             self.bar.__exit__(None, None, None)
 
 
