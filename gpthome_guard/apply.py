@@ -175,6 +175,7 @@ class _Fs:
         findings: tuple[Change, ...],
         digest: str | None,
         size: int | None,
+        action: str = "quarantined",
     ) -> str:
         """Rename the entry itself (file, link, FIFO, directory) into the quarantine."""
         src_dir, _, src_name = fs_rel.rpartition("/")
@@ -182,7 +183,7 @@ class _Fs:
         dst_fd = self.dir(directory, create=True)
         final = self._free_name(dst_fd, name)
         where = f"{directory}/{final}"
-        self._record(rel, where, "quarantined", size, digest, findings)
+        self._record(rel, where, action, size, digest, findings)
         os.rename(src_name, final, src_dir_fd=self.dir(src_dir), dst_dir_fd=dst_fd)
         self.step()
         return where
@@ -244,7 +245,7 @@ class _Fs:
                         name="interrupted-write",
                         message="a temporary file left by an interrupted run",
                     )
-                    where = self._move_out(rel, rel, (note,), None, None)
+                    where = self._move_out(rel, rel, (note,), None, None, action="leftover")
                     outcome.quarantined.append(where)
                     outcome.done.append(f"quarantined {rel} -> {where} ({note.message})")
 

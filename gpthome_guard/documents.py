@@ -28,6 +28,7 @@ class Document:
     has_frontmatter: bool = False
     frontmatter: dict[str, Entry] = field(default_factory=dict)
     frontmatter_ok: bool = False  # the block was there and parsed as a mapping
+    block: tuple[int, int] = (0, 0)  # where the block's text starts and its closing line starts
     body: str = ""
     body_line: int = 1
     json_value: object = None
@@ -115,6 +116,7 @@ def _split_frontmatter(doc: Document, text: str, limits: Limits) -> None:
             1,
         )
         return
+    doc.block = (block_start, close.start())
     block = text[block_start : close.start()]
     end = close.end()
     body_start = end + 1 if text.startswith("\n", end) else end

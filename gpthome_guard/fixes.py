@@ -104,17 +104,14 @@ def _fix_frontmatter(
         return f"---\n{block}---\n\n{doc.text}"
     if not doc.frontmatter_ok:
         return None
-    block_start = doc.text.find("\n") + 1
-    close = doc.text.rfind("\n---", 0, _body_offset(doc)) + 1
+    block_start, close = doc.block
     lines = doc.text[block_start:close].split("\n")[:-1]
     values = _canonical_values(model, doc.frontmatter)
     values = _fields_from_name(name, values, kind, dream_date, notes)
-    return "---\n" + _render_block(model, doc.frontmatter, values, lines) + doc.text[close:]
-
-
-def _body_offset(doc: Document) -> int:
-    assert doc.text is not None
-    return len(doc.text) - len(doc.body)
+    # the closing line is always written `---`: `...` closes a YAML document, not frontmatter
+    closing_end = doc.text.find("\n", close)
+    rest = doc.text[closing_end:] if closing_end != -1 else "\n"
+    return "---\n" + _render_block(model, doc.frontmatter, values, lines) + "---" + rest
 
 
 def _canonical_values(model: type[BaseModel], entries: dict[str, Entry]) -> dict[str, object]:

@@ -204,6 +204,7 @@ def _decide(state: FileState, claimed: set[str], unresolved: list[Unresolved]) -
 def _quarantine(state: FileState, extra: str | None = None) -> Quarantine:
     findings = _changes(_errors(state.findings) or state.findings)
     if extra:
+        findings = tuple(c for c in findings if c.code != "C305")
         findings += (Change(code="C305", name="invalid-filename", message=extra),)
     return Quarantine(
         path=state.path,

@@ -53,7 +53,12 @@ def entries(home: Path) -> list[Entry]:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        found.extend(Entry.model_validate(e) for e in data.get("entries", []))
+        for record in data.get("entries", []):
+            entry = Entry.model_validate(record)
+            # A record is written before its move; one whose file never arrived (the run was
+            # killed in between) is an intent, not an entry: the next run records it anew.
+            if entry.released or os.path.lexists(home / entry.stored_as):
+                found.append(entry)
     return found
 
 
@@ -73,8 +78,8 @@ def release(home: Path, entry: Entry, limits: Limits, force: bool) -> list[Findi
     (only possible with force). Never overwrites a file."""
     if entry.action != "quarantined":
         raise UsageError(
-            f"{entry.path}: this entry is the original of a fixed file; copy it "
-            f"from {entry.stored_as} by hand if you want it back"
+            f"{entry.path}: not a quarantined file but {entry.action} (the original of a fixed "
+            f"file, or a leftover); copy {entry.stored_as} by hand if you want it"
         )
     source, target = home / entry.stored_as, home / entry.path
     parts = Path(entry.path).parts

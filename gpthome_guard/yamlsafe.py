@@ -24,6 +24,7 @@ _CONSTRUCT = SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}": t for t in ("str", "bool", "int", "float", "null", "timestamp")}
 _TAB_INDENT = re.compile(r"^[ ]*\t", re.M)
+_ODD_BREAK = re.compile(r"[\r\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,17 @@ def load_mapping(
     `first_line` is the file line of the block's first line. Never raises for bad input:
     every problem is returned as a Problem value.
     """
+    odd = _ODD_BREAK.search(text)
+    if odd:  # YAML reads them as line breaks, editors and line numbers do not
+        at = first_line + text.count("\n", 0, odd.start())
+        return {}, [
+            Problem(
+                "Y204",
+                f"a line break other than LF (U+{ord(odd[0]):04X}) in the "
+                "frontmatter; end lines with LF only",
+                at,
+            )
+        ]
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

@@ -83,12 +83,12 @@ def test_lines_count_from_first_line():
 
 
 @pytest.mark.parametrize("breaks", ["\u2028", "\x85", "\r"])
-def test_line_numbers_count_newlines_only(breaks):
-    """Lines are file lines as editors, grep -n and GitHub count them: by "\\n". YAML also
-    breaks lines at NEL, LS, PS and a lone CR, which must not shift the lines reported."""
-    entries, problems = load(f'title: "a{breaks}b"\nmood: no\n', first_line=2)
-    assert problems == []
-    assert entries["mood"].line == 3
+def test_line_breaks_other_than_lf_are_refused(breaks):
+    """YAML also breaks lines at NEL, LS, PS and a lone CR, editors and line numbers do not:
+    such a block is refused (Y204) on the line, counted by "\\n", where the break is."""
+    entries, problems = load(f'mood: no\ntitle: "a{breaks}b"\n', first_line=2)
+    assert entries == {}
+    assert [(p.code, p.line) for p in problems] == [("Y204", 3)]
 
 
 @pytest.mark.parametrize(
