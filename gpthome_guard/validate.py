@@ -84,11 +84,8 @@ def _dream_date(
     if fix.session_date:
         return DateSource(fix.session_date, "the session date")
     if fix.use_git:
-        day = (
-            Repo(Path(home.root)).first_added(item.fs_path)
-            if Repo(Path(home.root)).is_repo()
-            else None
-        )
+        repo = Repo(Path(home.root))
+        day = repo.first_added(item.fs_path) if repo.is_repo() else None
         if day:
             return DateSource(day, "the day it first appeared in git")
     day = dt.datetime.fromtimestamp(raw.mtime, dt.UTC).date().isoformat()
