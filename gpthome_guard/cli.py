@@ -210,7 +210,7 @@ def fix(
             raise UsageError("--format github is for validate; use text or json")
         root = _home(home)
         config = load_config(root)
-        from gpthome_guard import repair  # imported where needed: startup time counts
+        from gpthome_guard import render_fix, repair  # imported here: startup time counts
         from gpthome_guard.apply import Run, apply_plan
 
         prepared = repair.prepare(
@@ -222,10 +222,10 @@ def fix(
             outcome = apply_plan(root, prepared.plan, Run(run_id=_run_id("fix")))
         ok = repair.all_repaired(prepared, outcome)
         if fmt is Format.json:
-            sys.stdout.write(render.plan_json(prepared.plan, outcome, ok))
+            sys.stdout.write(render_fix.plan_json(prepared.plan, outcome, ok))
         else:
             sys.stdout.write(
-                render.plan_text(prepared.plan, outcome, _use_color(color, sys.stdout))
+                render_fix.plan_text(prepared.plan, outcome, _use_color(color, sys.stdout))
             )
     raise typer.Exit(int(ExitCode.OK if ok else ExitCode.FINDINGS))
 
@@ -249,7 +249,7 @@ def quarantine_list(
 ) -> None:
     """List the files in the quarantine and why they are there."""
     with _errors("quarantine list", fmt):
-        from gpthome_guard import quarantine
+        from gpthome_guard import quarantine, render_fix
 
         found = quarantine.entries(_home(home))
         if not all_entries:
@@ -259,7 +259,7 @@ def quarantine_list(
                 json.dumps([e.model_dump() for e in found], indent=2, ensure_ascii=False) + "\n"
             )
         else:
-            sys.stdout.write(render.quarantine_text(found))
+            sys.stdout.write(render_fix.quarantine_text(found))
 
 
 @quarantine_app.command("show")
@@ -269,9 +269,9 @@ def quarantine_show(
 ) -> None:
     """Show one quarantined file: where it came from, its checksum and the findings."""
     with _errors("quarantine show"):
-        from gpthome_guard import quarantine
+        from gpthome_guard import quarantine, render_fix
 
-        sys.stdout.write(render.quarantine_entry_text(quarantine.find(_home(home), path)))
+        sys.stdout.write(render_fix.quarantine_entry_text(quarantine.find(_home(home), path)))
 
 
 @quarantine_app.command("release")

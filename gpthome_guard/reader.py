@@ -259,14 +259,18 @@ def _read_file(item: Item, kind: Kind, dir_fd: int, limits: Limits) -> Raw:
                     "R101", item, f"{_file_type(st.st_mode)}, not a regular file; it is never read"
                 ),
             )
+        # Ask for one byte more than fstat promised: a short read is the end of the file, so
+        # the usual file costs one read(); one that grew meanwhile is read on to the limit.
         chunks = []
         left = limits.max_file_bytes + 1
+        want = min(st.st_size + 1, left)
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
+            chunk = os.read(fd, want)
             chunks.append(chunk)
             left -= len(chunk)
+            if len(chunk) < want:
+                break
+            want = min(left, 1 << 20)
     except OSError as exc:
         return Raw(item, kind, finding=_rule("R105", item, f"cannot read: {exc.strerror}"))
     finally:

@@ -14,23 +14,25 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpthome_guard.checks import check_document
 from gpthome_guard.config import Limits
 from gpthome_guard.conventions import CONTENT_DIRS, SKIPPED_NAMES
 from gpthome_guard.documents import parse_document
 from gpthome_guard.errors import UsageError
-from gpthome_guard.fixes import DateSource, fix_file
-from gpthome_guard.gitrepo import Repo
 from gpthome_guard.models import Counts, FileResult, Finding, Kind, Severity, ValidationReport
-from gpthome_guard.plan import FileState
 from gpthome_guard.reader import Home, Item, Raw
 from gpthome_guard.rules import RULES
+
+if TYPE_CHECKING:  # the fix machinery is imported only when a fix is asked for
+    from gpthome_guard.fixes import DateSource
+    from gpthome_guard.plan import FileState
 
 CHUNK = 256
 PARALLEL_FROM = 2000  # below this many entries, starting workers costs more than it saves
 
-Outcome = tuple[str, Kind, tuple[Finding, ...], FileState | None]
+Outcome = tuple[str, Kind, tuple[Finding, ...], "FileState | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +44,19 @@ class FixContext:
 
 
 def check_item(home: Home, item: Item, limits: Limits, fix: FixContext | None = None) -> Outcome:
+    path = item.path
     raw = home.read(item, limits)
     if raw.finding is not None:
         found: tuple[Finding, ...] = (raw.finding,)
     else:
         assert raw.data is not None
         try:
-            doc = parse_document(item.path, raw.kind, raw.data, limits)
+            doc = parse_document(path, raw.kind, raw.data, limits)
             found = tuple(check_document(doc, limits, name=item.name))
         except Exception as exc:  # a bug must cost one file, not the run (security.md 8.3)
             found = (
                 RULES["R110"].finding(
-                    item.path,
+                    path,
                     f"the guard failed on this file ({type(exc).__name__}); report it with --debug",
                 ),
             )
@@ -61,19 +64,22 @@ def check_item(home: Home, item: Item, limits: Limits, fix: FixContext | None = 
                 raise
     state = None
     if fix is not None and found:
+        from gpthome_guard.fixes import fix_file
+        from gpthome_guard.plan import FileState
+
         fixed = None
         if raw.data is not None:
             dream_date = _dream_date(home, item, raw, found, fix)
             fixed = fix_file(item.fs_path, raw.kind, raw.data, limits, dream_date=dream_date)
         state = FileState(
-            path=item.path,
+            path=path,
             fs_path=item.fs_path,
             kind=raw.kind,
             data=raw.data,
             findings=found,
             fix=fixed,
         )
-    return item.path, raw.kind, found, state
+    return path, raw.kind, found, state
 
 
 def _dream_date(
@@ -81,6 +87,9 @@ def _dream_date(
 ) -> DateSource | None:
     if raw.kind is not Kind.DREAM or not any(f.code == "C301" and f.field == "date" for f in found):
         return None
+    from gpthome_guard.fixes import DateSource
+    from gpthome_guard.gitrepo import Repo
+
     if fix.session_date:
         return DateSource(fix.session_date, "the session date")
     if fix.use_git:
@@ -159,6 +168,8 @@ def validate_home(
             for finding in about_dir:
                 tally.add_loose(finding)
                 if states is not None and finding.severity is Severity.ERROR:
+                    from gpthome_guard.plan import FileState
+
                     states.append(
                         FileState(
                             path=finding.path,

@@ -177,18 +177,16 @@ def _syntax_problem(text: str, first_line: int, exc: yaml.MarkedYAMLError) -> Pr
 
 def _key(node: Node, walk: _Walk, problems: list[Problem]) -> str | None:
     walk.visit(node, 0, key=True)
+    if isinstance(node, ScalarNode) and node.tag == f"{_TAG}str":
+        return str(node.value)  # the usual case, first: this runs for every key of every file
     line = walk.line(node)
     if isinstance(node, ScalarNode) and node.tag == f"{_TAG}merge":
         raise _Refused(Problem("Y210", "merge keys (<<) are refused; write the keys out", line))
-    if not isinstance(node, ScalarNode) or node.tag != f"{_TAG}str":
-        shown = printable(str(node.value))[:40] if isinstance(node, ScalarNode) else "a list"
-        problems.append(
-            Problem(
-                "Y207", f"the key {shown} is not read as text; use a plain word as the key", line
-            )
-        )
-        return None
-    return str(node.value)
+    shown = printable(str(node.value))[:40] if isinstance(node, ScalarNode) else "a list"
+    problems.append(
+        Problem("Y207", f"the key {shown} is not read as text; use a plain word as the key", line)
+    )
+    return None
 
 
 def _entry(key: str, node: Node, line: int, walk: _Walk) -> Entry:
