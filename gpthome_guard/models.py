@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -35,10 +36,15 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
-class Finding(BaseModel):
-    """One problem with one file: where, which rule, and what to do about it."""
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem with one file: where, which rule, and what to do about it.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A slotted dataclass rather than a pydantic model: a home can hold many thousands of
+    findings, and a model instance costs ~1.3 KB against ~0.3 KB here (the peak memory of
+    `guard validate` must not grow with the home). Pydantic still validates and dumps it as
+    a field of the report models.
+    """
 
     path: str
     code: str
