@@ -318,35 +318,30 @@ def rules_command(
 
 @app.command()
 def schema(
-    write: Annotated[
-        Path | None,
-        typer.Option("--write", help="Write the schemas into this directory.", show_default=False),
-    ] = None,
+    write: Annotated[bool, typer.Option("--write", help="Write the schemas into --dir.")] = False,
     check: Annotated[
-        Path | None,
-        typer.Option(
-            "--check",
-            help="Exit 1 if the schemas in this directory are out of date.",
-            show_default=False,
-        ),
-    ] = None,
+        bool, typer.Option("--check", help="Exit 1 if the schemas in --dir are out of date.")
+    ] = False,
+    directory: Annotated[Path, typer.Option("--dir", help="Where the schemas live.")] = Path(
+        "schemas"
+    ),
 ) -> None:
     """Print, write or check the JSON Schemas generated from the conventions."""
     with _errors("schema"):
         from gpthome_guard import generate
 
         schemas = generate.json_schemas()
-        if write is not None:
-            write.mkdir(parents=True, exist_ok=True)
+        if write:
+            directory.mkdir(parents=True, exist_ok=True)
             for name, text in schemas.items():
-                (write / name).write_text(text, encoding="utf-8")
-            typer.echo(f"wrote {len(schemas)} schemas to {write}", err=True)
-        elif check is not None:
-            stale = [n for n, t in schemas.items() if _read(check / n) != t]
+                (directory / name).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {len(schemas)} schemas to {directory}", err=True)
+        elif check:
+            stale = [n for n, t in schemas.items() if _read(directory / n) != t]
             if stale:
                 typer.echo(
-                    f"out of date in {check}: {', '.join(stale)}; run "
-                    f"`guard schema --write {check}`",
+                    f"out of date in {directory}: {', '.join(stale)}; run "
+                    f"`guard schema --write --dir {directory}`",
                     err=True,
                 )
                 raise typer.Exit(int(ExitCode.FINDINGS))
@@ -356,24 +351,24 @@ def schema(
 
 @app.command()
 def guide(
-    write: Annotated[
-        Path | None, typer.Option("--write", help="Write GPT.md to this file.", show_default=False)
-    ] = None,
+    write: Annotated[bool, typer.Option("--write", help="Write the guide to --file.")] = False,
     check: Annotated[
-        Path | None,
-        typer.Option("--check", help="Exit 1 if this GPT.md is out of date.", show_default=False),
-    ] = None,
+        bool, typer.Option("--check", help="Exit 1 if --file is out of date.")
+    ] = False,
+    file: Annotated[Path, typer.Option("--file", help="Where the guide lives.")] = Path("GPT.md"),
 ) -> None:
     """Print, write or check GPT.md, the agent's guide to its home."""
     with _errors("guide"):
         from gpthome_guard import generate
 
         text = generate.guide()
-        if write is not None:
-            write.write_text(text, encoding="utf-8")
-        elif check is not None:
-            if _read(check) != text:
-                typer.echo(f"{check} is out of date; run `guard guide --write {check}`", err=True)
+        if write:
+            file.write_text(text, encoding="utf-8")
+        elif check:
+            if _read(file) != text:
+                typer.echo(
+                    f"{file} is out of date; run `guard guide --write --file {file}`", err=True
+                )
                 raise typer.Exit(int(ExitCode.FINDINGS))
         else:
             sys.stdout.write(text)

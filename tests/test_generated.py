@@ -20,33 +20,38 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_schemas_are_up_to_date():
     for name, text in generate.json_schemas().items():
         assert (ROOT / "schemas" / name).read_text(encoding="utf-8") == text, (
-            f"schemas/{name} is stale: run `guard schema --write schemas`"
+            f"schemas/{name} is stale: run `guard schema --write`"
         )
     assert sorted(p.name for p in (ROOT / "schemas").iterdir()) == sorted(generate.json_schemas())
 
 
 def test_gpt_md_is_up_to_date():
     assert (ROOT / "GPT.md").read_text(encoding="utf-8") == generate.guide(), (
-        "GPT.md is stale: run `guard guide --write GPT.md`"
+        "GPT.md is stale: run `guard guide --write`"
     )
 
 
 def test_schema_check_command_detects_drift(tmp_path):
-    assert run_guard("schema", "--write", str(tmp_path)).returncode == 0
-    assert run_guard("schema", "--check", str(tmp_path)).returncode == 0
+    assert run_guard("schema", "--write", "--dir", str(tmp_path)).returncode == 0
+    assert run_guard("schema", "--check", "--dir", str(tmp_path)).returncode == 0
     stale = tmp_path / "dream.schema.json"
     stale.write_text(stale.read_text().replace('"poetry"', '"poem"'))
-    result = run_guard("schema", "--check", str(tmp_path))
+    result = run_guard("schema", "--check", "--dir", str(tmp_path))
     assert result.returncode == 1
     assert "dream.schema.json" in result.stderr
 
 
 def test_guide_check_command_detects_drift(tmp_path):
     target = tmp_path / "GPT.md"
-    assert run_guard("guide", "--write", str(target)).returncode == 0
-    assert run_guard("guide", "--check", str(target)).returncode == 0
+    assert run_guard("guide", "--write", "--file", str(target)).returncode == 0
+    assert run_guard("guide", "--check", "--file", str(target)).returncode == 0
     target.write_text(target.read_text() + "edited by hand\n")
-    assert run_guard("guide", "--check", str(target)).returncode == 1
+    assert run_guard("guide", "--check", "--file", str(target)).returncode == 1
+
+
+def test_defaults_are_the_repository_files():
+    assert run_guard("schema", "--check", cwd=ROOT).returncode == 0
+    assert run_guard("guide", "--check", cwd=ROOT).returncode == 0
 
 
 def test_every_model_field_is_in_the_guide():
