@@ -204,7 +204,7 @@ def fix(
         typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size."),
     ] = 0,
 ) -> None:
-    """Fix what is safe to fix, quarantine the rest, restore broken pages from git."""
+    """Fix what is safe, quarantine the rest, restore broken pages."""
     with _errors("fix", fmt):
         if fmt is Format.github:
             raise UsageError("--format github is for validate; use text or json")
@@ -300,7 +300,7 @@ def rules_command(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
 ) -> None:
-    """List the rules, or explain one with a bad and a good example."""
+    """List the rules, or explain one with examples."""
     with _errors("rules", fmt):
         if code is None:
             all_rules = list(RULES.values())
@@ -326,7 +326,7 @@ def schema(
         "schemas"
     ),
 ) -> None:
-    """Print, write or check the JSON Schemas generated from the conventions."""
+    """Print, write or check the JSON Schemas of the conventions."""
     with _errors("schema"):
         from gpthome_guard import generate
 
@@ -357,7 +357,7 @@ def guide(
     ] = False,
     file: Annotated[Path, typer.Option("--file", help="Where the guide lives.")] = Path("GPT.md"),
 ) -> None:
-    """Print, write or check GPT.md, the agent's guide to its home."""
+    """Print, write or check GPT.md, the agent's guide."""
     with _errors("guide"):
         from gpthome_guard import generate
 
