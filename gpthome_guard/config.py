@@ -33,10 +33,35 @@ class Limits(BaseModel):
     subheadline_max_chars: int = Field(300, ge=1, description="Longest landing subheadline.")
 
 
+class GitSettings(BaseModel):
+    """Where the history lives and who its commits are by."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    git_dir: str = Field(
+        ".git",
+        description="The git directory: relative to the home, or "
+        "absolute (e.g. /var/lib/gpthome-guard/home.git, out of the agent's reach).",
+    )
+    agent_name: str = Field("gpt-home agent", description="Author of the agent's commits.")
+    agent_email: str = Field("agent@gpt-home.invalid", description="Its e-mail.")
+    guard_name: str = Field(
+        "gpthome-guard", description="Committer, and author of the guard's own commits."
+    )
+    guard_email: str = Field("guard@gpt-home.invalid", description="Its e-mail.")
+    lock_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        description="How long a second run waits for "
+        "the first to finish before giving up (exit 3).",
+    )
+
+
 class GuardConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     limits: Limits = Limits()
+    git: GitSettings = GitSettings()
 
 
 DEFAULT_CONFIG = GuardConfig()
@@ -112,12 +137,13 @@ def _known_keys(loc: list[str]) -> list[str]:
 
 def default_config_toml() -> str:
     """A `guard.toml` with every setting commented out at its default."""
-    lines = [
-        "# guard.toml: settings for gpthome_guard. Uncomment a line to change it.",
-        "",
-        "[limits]",
-    ]
-    for name, info in Limits.model_fields.items():
-        lines.append(f"# {info.description}")
-        lines.append(f"# {name} = {info.default}")
+    lines = ["# guard.toml: settings for gpthome_guard. Uncomment a line to change it."]
+    sections: tuple[tuple[str, type[BaseModel]], ...] = (("limits", Limits), ("git", GitSettings))
+    for section, model in sections:
+        lines += ["", f"[{section}]"]
+        for name, info in model.model_fields.items():
+            value = info.default
+            shown = f'"{value}"' if isinstance(value, str) else str(value)
+            lines.append(f"# {info.description}")
+            lines.append(f"# {name} = {shown}")
     return "\n".join(lines) + "\n"

@@ -1,81 +1,131 @@
 """shell: the only module that runs git. Every call is hardened against the repository's
 own configuration and the caller's environment (../shared/reference/security.md, 1.1-1.3).
+
+git runs as a subprocess with an environment we build: GitPython's `Git.execute` merges its
+environment into `os.environ`, so it cannot drop an inherited `GIT_DIR`, `GIT_INDEX_FILE` or
+`GIT_CONFIG_PARAMETERS`, which would redirect or reconfigure every call.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gpthome_guard.errors import GuardError
 
-# Settings that could make git run a program or descend into a planted repository.
+# Settings that could make git run a program, descend into a planted repository, or change
+# what is stored. Each overrides whatever the repository's own config says.
 _HARDENING = (
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "core.untrackedCache=false",
-    "-c",
-    "diff.ignoreSubmodules=all",
-    "-c",
-    "diff.external=",
-    "-c",
-    "core.pager=cat",
-    "-c",
-    "protocol.ext.allow=never",
-)
-_TIMEOUT = 60
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.untrackedCache=false",
+    "-c", "core.autocrlf=false",
+    "-c", "core.safecrlf=false",
+    "-c", "core.symlinks=true",
+    "-c", "core.quotePath=false",
+    "-c", "diff.ignoreSubmodules=all",
+    "-c", "diff.external=",
+    "-c", "status.showUntrackedFiles=all",
+    "-c", "core.pager=cat",
+    "-c", "commit.gpgSign=false",
+    "-c", "protocol.ext.allow=never",
+    "-c", "gc.auto=0",
+)  # fmt: skip
+TIMEOUT_S = 120
 
 
-def _env(work_tree: Path) -> dict[str, str]:
-    """The environment without GIT_* variables, which could redirect or reconfigure git, and
-    with discovery stopped at the home, so that a home without a repository of its own is
-    never mistaken for part of an enclosing one."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env["GIT_CEILING_DIRECTORIES"] = str(work_tree.resolve().parent)
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
-    return env
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    email: str
+
+    @property
+    def author(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One line of `git diff --cached --name-status`: A, M, D, T or R (with the old path)."""
+
+    status: str
+    path: str
+    old_path: str | None = None
 
 
 class Repo:
-    def __init__(self, work_tree: Path) -> None:
-        self.work_tree = work_tree
+    """A repository whose work tree is the home; its git directory may live elsewhere."""
 
-    def run(self, *args: str, check: bool = True, stdin: bytes | None = None) -> bytes:
-        command = ["git", "-C", str(self.work_tree), *_HARDENING, *args]
+    def __init__(self, work_tree: Path, git_dir: Path | None = None) -> None:
+        self.work_tree = work_tree.resolve()
+        self.git_dir = (git_dir if git_dir is not None else work_tree / ".git").resolve()
+
+    def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        # never mistake a home without its own repository for part of an enclosing one
+        env["GIT_CEILING_DIRECTORIES"] = str(self.work_tree.parent)
+        env["GIT_CONFIG_NOSYSTEM"] = "1"
+        env["GIT_CONFIG_GLOBAL"] = os.devnull
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        env["GIT_OPTIONAL_LOCKS"] = "0"
+        env["LC_ALL"] = "C"
+        env.update(extra or {})
+        return env
+
+    def _exec(
+        self, args: Sequence[str], stdin: bytes | None, env: dict[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[bytes]:
+        command = [
+            "git", f"--git-dir={self.git_dir}", f"--work-tree={self.work_tree}",
+            # the home may belong to the agent's user: trust this one repository, by name
+            "-c", f"safe.directory={self.work_tree}", *_HARDENING, *args,
+        ]  # fmt: skip
         try:
-            result = subprocess.run(
-                command,
-                input=stdin,
-                capture_output=True,
-                env=_env(self.work_tree),
-                timeout=_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise GuardError(f"git {args[0]} failed: {exc}; check that git is installed") from None
+            return subprocess.run(
+                command, input=stdin, capture_output=True, env=self._env(env),
+                timeout=timeout, check=False, cwd=self.work_tree,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise GuardError("git is not installed; install git and rerun") from None
+        except subprocess.TimeoutExpired:
+            raise GuardError(f"git {args[0]} took longer than {timeout:.0f} s; gave up") from None
+
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = TIMEOUT_S,
+    ) -> bytes:
+        result = self._exec(args, stdin, env, timeout)
         if check and result.returncode != 0:
-            message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GuardError(
-                f"git {args[0]} failed: {message[-1] if message else result.returncode}"
-            )
+            lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GuardError(f"git {args[0]} failed: {lines[-1] if lines else result.returncode}")
         return result.stdout
 
+    # --- questions ---------------------------------------------------------------------
+
     def is_repo(self) -> bool:
+        if not self.git_dir.is_dir():
+            return False
         try:
             out = self.run("rev-parse", "--is-inside-work-tree", check=False)
         except GuardError:
             return False
         return out.strip() == b"true"
 
+    def head(self) -> str | None:
+        out = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).strip()
+        return out.decode("ascii") if out else None
+
     def commits_touching(self, path: str) -> Iterator[str]:
         """Commits that changed `path`, newest first (renames not followed)."""
+        if self.head() is None:
+            return
         out = self.run("log", "--no-renames", "--format=%H", "HEAD", "--", path, check=False)
         yield from out.decode("ascii", "replace").split()
 
@@ -95,8 +145,85 @@ class Repo:
 
     def first_added(self, path: str) -> str | None:
         """The day (YYYY-MM-DD, committer date) `path` first appeared in history."""
+        if self.head() is None:
+            return None
         out = self.run(
             "log", "--diff-filter=A", "--format=%cs", "--reverse", "HEAD", "--", path, check=False
         )
         days = out.decode("ascii", "replace").split()
         return days[0] if days else None
+
+    def staged(self) -> list[Change]:
+        """What the index holds against HEAD, renames detected (read from `-z` bytes)."""
+        base = self.head() or self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
+        out = self.run(
+            "diff",
+            "--cached",
+            "--name-status",
+            "-z",
+            "-M",
+            "--no-ext-diff",
+            "--ignore-submodules=all",
+            base,
+            "--",
+        )
+        fields = out.split(b"\0")
+        changes: list[Change] = []
+        i = 0
+        while i < len(fields) - 1:
+            status = fields[i].decode("ascii", "replace")
+            if status.startswith(("R", "C")):
+                old, new = _name(fields[i + 1]), _name(fields[i + 2])
+                changes.append(Change("R" if status[0] == "R" else "A", new, old))
+                i += 3
+            else:
+                changes.append(Change(status[:1], _name(fields[i + 1])))
+                i += 2
+        return changes
+
+    # --- changes -----------------------------------------------------------------------
+
+    def init(self) -> None:
+        self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.run("init", "-q", "-b", "main")
+        # the work tree is passed on every call; record it for people who run git by hand
+        if self.git_dir != (self.work_tree / ".git"):
+            self.run("config", "core.worktree", str(self.work_tree))
+
+    def stage(self, pathspecs: Sequence[str]) -> None:
+        """Stage additions, changes and deletions under the pathspecs; never a gitlink."""
+        self.run("add", "-A", "--ignore-errors", "--", *pathspecs, check=False)
+        listing = self.run("ls-files", "-s", "-z", "--", *pathspecs).split(b"\0")
+        for line in listing:
+            if line.startswith(b"160000 "):  # a nested repository (security.md 1.1)
+                self.run("rm", "-q", "--cached", "--", _name(line.split(b"\t", 1)[1]))
+
+    def has_staged(self) -> bool:
+        if self.head() is None:
+            return bool(self.run("ls-files", "-z"))
+        args = ("diff", "--cached", "--quiet", "--ignore-submodules=all")
+        return self._exec(args, None, None, TIMEOUT_S).returncode == 1
+
+    def commit(self, message: str, author: Identity, committer: Identity) -> str | None:
+        """Commit what is staged; None when nothing is. The message goes through stdin."""
+        if not self.has_staged():
+            return None
+        env = {
+            "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": committer.name, "GIT_COMMITTER_EMAIL": committer.email,
+        }  # fmt: skip
+        self.run(
+            "commit",
+            "-q",
+            "--no-verify",
+            "--cleanup=verbatim",
+            "-F",
+            "-",
+            stdin=message.encode("utf-8"),
+            env=env,
+        )
+        return self.head()
+
+
+def _name(raw: bytes) -> str:
+    return os.fsdecode(raw)
