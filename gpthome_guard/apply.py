@@ -21,9 +21,10 @@ from pathlib import Path
 
 from gpthome_guard.errors import GuardError
 from gpthome_guard.plan import Change, Outcome, Plan, Quarantine, RestorePage, Rewrite, sha256
+from gpthome_guard.reader import display
 
 QUARANTINE = "quarantine"
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.jsonl"
 TMP_PREFIX = ".guard-"
 TMP_SUFFIX = ".tmp"
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -82,7 +83,6 @@ class _Fs:
         self.step = step
         self.root = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._dirs: dict[str, int] = {}
-        self._manifest: list[dict[str, object]] | None = None
         self._counter = 0
 
     def __enter__(self) -> _Fs:
@@ -130,12 +130,21 @@ class _Fs:
         finally:
             os.close(fd)
 
-    def _write_new(self, dir_fd: int, data: bytes, mode: int = 0o644) -> str:
-        """Write `data` to a fresh temporary file in the directory; return its name."""
+    def _write_new(
+        self, dir_fd: int, data: bytes, mode: int = 0o644, like: os.stat_result | None = None
+    ) -> str:
+        """Write `data` to a fresh temporary file in the directory; return its name. With
+        `like`, the file gets that file's exact mode and owner (the guard may run as root
+        while the agent owns its files: a fix must not take them away from it)."""
         self._counter += 1
         name = f"{TMP_PREFIX}{os.getpid()}-{self._counter}{TMP_SUFFIX}"
         fd = os.open(name, _CREATE, mode, dir_fd=dir_fd)
         try:
+            if like is not None:
+                os.fchmod(fd, stat.S_IMODE(like.st_mode))
+                if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(fd, like.st_uid, like.st_gid)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
@@ -152,21 +161,19 @@ class _Fs:
             candidate = f"{name}.{n}"
         return candidate
 
-    def _store(self, rel: str, data: bytes, kind: str, action: Rewrite | RestorePage) -> None:
-        """Keep the bytes being replaced: quarantine/<run>/originals/<rel>."""
-        directory, _, name = f"{self.run_dir}/originals/{rel}".rpartition("/")
+    def _store(
+        self, fs_rel: str, data: bytes, kind: str, action: Rewrite | RestorePage, under: str
+    ) -> str:
+        """Keep the bytes being replaced, as a copy: quarantine/<run>/<under><fs_rel>."""
+        directory, _, name = f"{self.run_dir}/{under}{fs_rel}".rpartition("/")
         dir_fd = self.dir(directory, create=True)
         tmp = self._write_new(dir_fd, data, 0o600)
         final = self._free_name(dir_fd, name)
         os.rename(tmp, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        self._record(
-            action.path,
-            f"{directory}/{final}",
-            kind,
-            len(data),
-            sha256(data),
-            getattr(action, "changes", ()) or getattr(action, "findings", ()),
-        )
+        findings = action.changes if isinstance(action, Rewrite) else action.findings
+        where = f"{directory}/{final}"
+        self._record(action.fs_path, where, kind, len(data), sha256(data), findings)
+        return where
 
     def _move_out(
         self,
@@ -183,50 +190,46 @@ class _Fs:
         dst_fd = self.dir(directory, create=True)
         final = self._free_name(dst_fd, name)
         where = f"{directory}/{final}"
-        self._record(rel, where, action, size, digest, findings)
+        self._record(fs_rel, where, action, size, digest, findings)
         os.rename(src_name, final, src_dir_fd=self.dir(src_dir), dst_dir_fd=dst_fd)
         self.step()
         return where
 
     def _record(
         self,
-        path: str,
+        fs_path: str,
         stored: str,
         kind: str,
         size: int | None,
         digest: str | None,
         findings: tuple[Change, ...],
     ) -> None:
-        if self._manifest is None:
-            self._manifest = self._load_manifest()
-        self._manifest.append(
-            {
-                "path": path,
-                "stored_as": stored,
-                "action": kind,
-                "size": size,
-                "sha256": digest,
-                "findings": [c.model_dump() for c in findings],
-                "when": self.run.when,
-                "session": self.run.session,
-                "run": self.run.run_id,
-            }
-        )
+        """Append one line to the run's manifest (JSON lines: one write and fsync a record,
+        so a run that sets aside thousands of files stays linear). Paths are kept twice: as
+        printable text, and as the exact bytes (hex) that release needs."""
+        record = {
+            "path": display(fs_path),
+            "stored_as": display(stored),
+            "path_bytes": os.fsencode(fs_path).hex(),
+            "stored_as_bytes": os.fsencode(stored).hex(),
+            "action": kind,
+            "size": size,
+            "sha256": digest,
+            "findings": [c.model_dump() for c in findings],
+            "when": self.run.when,
+            "session": self.run.session,
+            "run": self.run.run_id,
+        }
+        line = json.dumps(record, ensure_ascii=False) + "\n"
         dir_fd = self.dir(self.run_dir, create=True)
-        text = (
-            json.dumps({"version": 1, "entries": self._manifest}, indent=2, ensure_ascii=False)
-            + "\n"
-        )
-        tmp = self._write_new(dir_fd, text.encode("utf-8"), 0o600)
-        os.rename(tmp, MANIFEST, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        fd = os.open(MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)  # fmt: skip
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         self.step()
-
-    def _load_manifest(self) -> list[dict[str, object]]:
-        data = self._read(self.dir(self.run_dir, create=True), MANIFEST)
-        if not data:
-            return []
-        entries = json.loads(data).get("entries", [])
-        return entries if isinstance(entries, list) else []
 
     # --- actions -------------------------------------------------------------------------
 
@@ -246,8 +249,10 @@ class _Fs:
                         message="a temporary file left by an interrupted run",
                     )
                     where = self._move_out(rel, rel, (note,), None, None, action="leftover")
-                    outcome.quarantined.append(where)
-                    outcome.done.append(f"quarantined {rel} -> {where} ({note.message})")
+                    outcome.swept.append(where)
+                    outcome.done.append(
+                        f"set aside {display(rel)} -> {display(where)} ({note.message})"
+                    )
 
     def rewrite(self, action: Rewrite, outcome: Outcome) -> None:
         directory, _, name = action.fs_path.rpartition("/")
@@ -258,13 +263,21 @@ class _Fs:
             return
         target = action.rename_to.rpartition("/")[2] if action.rename_to else name
         if action.rename_to and _exists(dir_fd, target):
-            outcome.skipped.append(
-                f"{action.path}: {action.rename_to} appeared meanwhile; left as it is"
-            )
+            there = self._read(dir_fd, target)
+            if there is None or sha256(there) != action.new_sha256:
+                outcome.skipped.append(
+                    f"{action.path}: {action.rename_to} appeared meanwhile; left as it is"
+                )
+                return
+            # an interrupted run renamed it already: keep the original, drop the old name
+            self._store(action.fs_path, current, "fixed", action, "originals/")
+            os.unlink(name, dir_fd=dir_fd)
+            self.step()
+            outcome.done.append(f"fixed {action.path} -> {action.rename_to} (finished)")
             return
-        mode = stat.S_IMODE(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
-        self._store(action.path, current, "fixed", action)
-        tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), mode)
+        like = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        self._store(action.fs_path, current, "fixed", action, "originals/")
+        tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), like=like)
         os.rename(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         self.step()
         if action.rename_to:
@@ -290,7 +303,7 @@ class _Fs:
         size = st.st_size if stat.S_ISREG(st.st_mode) else None
         where = self._move_out(action.path, action.fs_path, action.findings, action.sha256, size)
         outcome.quarantined.append(where)
-        outcome.done.append(f"quarantined {action.path} -> {where}")
+        outcome.done.append(f"quarantined {action.path} -> {display(where)}")
 
     def restore_page(self, action: RestorePage, outcome: Outcome) -> None:
         directory, _, name = action.fs_path.rpartition("/")
@@ -301,10 +314,17 @@ class _Fs:
         if action.sha256 is not None and (current is None or sha256(current) != action.sha256):
             outcome.skipped.append(f"{action.path}: changed since it was read; left as it is")
             return
-        tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"))
-        if current is not None:
-            self._store(action.path, current, "replaced-by-last-good", action)
-        elif _exists(dir_fd, name):
+        like = None
+        with contextlib.suppress(FileNotFoundError):
+            like = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if like is not None and not stat.S_ISREG(like.st_mode):
+            like = None
+        tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), like=like)
+        if current is not None:  # the invalid page, set aside (a copy: the name stays served)
+            outcome.quarantined.append(
+                self._store(action.fs_path, current, "quarantined", action, "")
+            )
+        elif _exists(dir_fd, name):  # a link, a directory, ...: the thing itself moves
             outcome.quarantined.append(
                 self._move_out(action.path, action.fs_path, action.findings, None, None)
             )

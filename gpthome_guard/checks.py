@@ -165,13 +165,12 @@ def _check_fields(
         else:
             handled.add(key)
     try:
-        instance = model.model_validate(data, context={"limits": limits})
+        model.model_validate(data, context={"limits": limits})
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             if not error["loc"] or error["loc"][0] not in handled:
                 _report_error(doc, model, entries, error)
-        return
-    _check_cross(doc, instance)
+    _check_cross(doc, entries)
 
 
 def _check_entry(doc: Document, model: type[BaseModel], entry: Entry) -> bool:
@@ -218,6 +217,17 @@ def _check_entry(doc: Document, model: type[BaseModel], entry: Entry) -> bool:
                 key,
             )
         return False
+    if expected == "choice":  # quoting `type: 3` would not make it one of the choices
+        choices = ", ".join(typing.get_args(model.model_fields[key].annotation))
+        _add(
+            doc,
+            "C309",
+            f"{key} {text!s:.40} is not one of {choices}; write one of them",
+            line,
+            key,
+            fixable=False,
+        )
+        return False
     _add(
         doc,
         "Y212",
@@ -247,13 +257,14 @@ def _report_error(
         _add(
             doc,
             "C301",
-            f"{key} is missing; add {key}: {_example(model, key)}",
+            f"{key} is missing; add "
+            + (f'"{key}": "..."' if doc.kind is Kind.LANDING else f"{key}: {_example(model, key)}"),
             1,
             key,
             fixable=_missing_fixable(doc.kind, key),
         )
     elif kind == "invalid_date":
-        _add(doc, "C303", f"{key}: {msg}", line, key)
+        _add(doc, "C303", f'{key}: {msg}; write a real day as "YYYY-MM-DD"', line, key)
     elif kind == "empty":
         _add(doc, "C308", f"{key}: {msg}", line, key)
     elif kind == "control":
@@ -261,7 +272,7 @@ def _report_error(
     elif kind == "multiline":
         _add(doc, "C306", f"{key}: {msg}", line, key)
     elif kind == "too_long":
-        _add(doc, "C307", f"{key}: {msg}", line, key)
+        _add(doc, "C307", f"{key}: {msg}; shorten it", line, key)
     elif kind == "literal_error" and entry is not None:
         choices = ", ".join(typing.get_args(model.model_fields[entry.key].annotation))
         value = str(entry.value)
@@ -302,17 +313,20 @@ def _example(model: type[BaseModel], key: str) -> str:
     return "false" if expected == "bool" else '"..."'
 
 
-def _check_cross(doc: Document, instance: BaseModel) -> None:
-    if doc.kind is not Kind.THOUGHT:
+def _check_cross(doc: Document, entries: dict[str, Entry]) -> None:
+    """A thought's date against its file name, from the date as written (quoted or not), so
+    that the disagreement is reported even when other fields are wrong too."""
+    entry = entries.get("date")
+    if doc.kind is not Kind.THOUGHT or entry is None or entry.text is None:
         return
     name_date = doc.path.rsplit("/", 1)[-1][:10]
-    date = getattr(instance, "date", None)
-    if is_calendar_day(name_date) and date != name_date:
-        line = doc.frontmatter["date"].line if "date" in doc.frontmatter else 1
+    date = entry.text.strip()
+    if is_calendar_day(name_date) and is_calendar_day(date) and date != name_date:
         _add(
             doc,
             "C304",
-            f'date "{date}" differs from the file name\'s {name_date}; make them agree',
-            line,
+            f'date "{date}" differs from the file name\'s {name_date}; make them '
+            "agree (the entry is set aside until a person decides which is right)",
+            entry.line,
             "date",
         )

@@ -105,8 +105,9 @@ def _errors(command: str, fmt: Format = Format.text) -> Iterator[None]:
         if _state["debug"]:
             traceback.print_exc()
         hint = "" if _state["debug"] else "; rerun with --debug for the traceback"
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
         _fail(
-            f"internal error: {type(exc).__name__}: {str(exc)[:200]}{hint} and report it",
+            f"internal error: {type(exc).__name__}: {first}{hint} and report it",
             ExitCode.INTERNAL,
             command,
             fmt,

@@ -23,7 +23,7 @@ from gpthome_guard.conventions import (
     slugify,
 )
 from gpthome_guard.documents import BOM, Document, parse_document
-from gpthome_guard.models import Finding, Kind
+from gpthome_guard.models import Finding, Kind, Severity
 from gpthome_guard.yamlsafe import Entry
 
 _UNSAFE_IN_QUOTES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
@@ -62,13 +62,15 @@ def fix_file(
     directory, _, name = path.rpartition("/")
     before = _check(path, kind, data, limits, name)
     fixable = tuple(f for f in before if f.fixable)
-    if not fixable:
+    unfixable = any(f.severity is Severity.ERROR and not f.fixable for f in before)
+    if not fixable or unfixable:
+        # a file that will be set aside anyway is not half-repaired: it keeps its bytes
         return FixResult(data, name, (), tuple(before))
     notes: list[str] = []
     new = data[len(BOM) :] if data.startswith(BOM) else data
     new = new.replace(b"\r\n", b"\n")
     doc = parse_document(path, kind, new, limits)
-    if doc.text is not None and kind in (Kind.THOUGHT, Kind.DREAM):
+    if doc.text is not None and kind in KINDS and kind is not Kind.LANDING:
         text = _fix_frontmatter(doc, kind, name, dream_date, notes)
         if text is not None:
             new = text.encode("utf-8")
@@ -102,8 +104,9 @@ def _fix_frontmatter(
         block = "".join(f"{key}: {_render(value)}\n" for key, value in values.items())
         # (values from the file name are always text)
         return f"---\n{block}---\n\n{doc.text}"
-    if not doc.frontmatter_ok:
-        return None
+    lines_used = [e.line for e in doc.frontmatter.values()]
+    if not doc.frontmatter_ok or len(set(lines_used)) < len(lines_used):
+        return None  # broken, or keys sharing a line (flow style): not ours to rewrite
     block_start, close = doc.block
     lines = doc.text[block_start:close].split("\n")[:-1]
     values = _canonical_values(model, doc.frontmatter)

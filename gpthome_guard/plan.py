@@ -115,6 +115,7 @@ class Outcome:
     done: list[str] = field(default_factory=list)  # one line per action carried out
     skipped: list[str] = field(default_factory=list)  # one line per action left alone, and why
     quarantined: list[str] = field(default_factory=list)  # home-relative paths in quarantine/
+    swept: list[str] = field(default_factory=list)  # leftovers of an interrupted run, set aside
 
 
 PAGE_KINDS = (Kind.LANDING, Kind.LANDING_CONTENT, Kind.ABOUT)

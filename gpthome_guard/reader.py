@@ -104,8 +104,11 @@ class Home:
             ]
         fd = self.dir_fd(directory)
         if isinstance(fd, OSError):
-            return iter(()), [
-                RULES["H503"].finding(display(directory), f"cannot open {directory}: {fd.strerror}")
+            return iter(()), [  # a directory the guard cannot open: a problem, not content
+                RULES["R105"].finding(
+                    display(directory),
+                    f"cannot open {directory}/: {fd.strerror}; give the guard's user access to it",
+                )
             ]
         present = {
             p.split("/", 1)[1]
@@ -125,8 +128,9 @@ class Home:
     def _entries(directory: str, fd: int) -> Iterator[Item]:
         with os.scandir(fd) as entries:
             for entry in entries:
-                if entry.name not in SKIPPED_NAMES:
-                    yield Item(directory, entry.name, entry.is_file(follow_symlinks=False))
+                regular = entry.is_file(follow_symlinks=False)
+                if entry.name not in SKIPPED_NAMES or not regular:  # a README link is no README
+                    yield Item(directory, entry.name, regular)
 
     def read(self, item: Item, limits: Limits) -> Raw:
         kind = kind_of(item.directory, item.name)

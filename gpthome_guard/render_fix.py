@@ -83,7 +83,7 @@ def plan_summary(plan: Plan, outcome: Outcome | None) -> str:
         return f"Plan: {', '.join(parts)}. Dry run: nothing was changed."
     if outcome.skipped:
         parts.append(f"{len(outcome.skipped)} skipped")
-    leftovers = len(outcome.quarantined) - quarantines
+    leftovers = len(outcome.swept)
     if leftovers > 0:
         parts.append(
             f"{leftovers} leftover{'s' if leftovers > 1 else ''} of an interrupted run set aside"

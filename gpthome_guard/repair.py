@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,24 @@ def _taken(home: Path, states: list[FileState]) -> frozenset[str]:
     for state in states:
         if state.fix is not None and state.fix.name != state.fs_path.rpartition("/")[2]:
             target = f"{state.fs_path.rpartition('/')[0]}/{state.fix.name}"
-            if os.path.lexists(home / target):
-                taken.add(target)
+            if os.path.lexists(home / target) and _bytes(home / target) != state.fix.data:
+                taken.add(target)  # (holding the fixed bytes: an interrupted run's rename)
     return frozenset(taken)
+
+
+def _bytes(path: Path) -> bytes | None:
+    """A regular file's bytes, read without following a link or blocking on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 16 * 1024 * 1024:
+            return None
+        return os.read(fd, st.st_size + 1)
+    finally:
+        os.close(fd)
 
 
 def _with_last_good(state: FileState, repo: Repo | None, limits: Limits) -> FileState:
@@ -77,7 +93,7 @@ def all_repaired(prepared: Prepared, outcome: Outcome | None) -> bool:
     plan = prepared.plan
     if plan.unresolved or any(not isinstance(a, Rewrite) for a in plan.actions):
         return False
-    if outcome is not None and (outcome.skipped or outcome.quarantined):
+    if outcome is not None and (outcome.skipped or outcome.quarantined or outcome.swept):
         return False
     handled = {a.path for a in plan.actions}
     return not any(

@@ -130,7 +130,9 @@ def select(home: Path, paths: Iterable[str]) -> Selection:
             continue  # not content: nothing to check (pre-commit passes every staged file)
         elif len(parts) == 1:
             directories.append(parts[0])
-        elif len(parts) == 2 and parts[1] not in SKIPPED_NAMES:
+        elif len(parts) == 2 and not (
+            parts[1] in SKIPPED_NAMES and os.path.isfile(absolute) and not os.path.islink(absolute)
+        ):
             items.append(Item(parts[0], parts[1]))
         # deeper paths lie in subdirectories the site does not serve; the directory's own
         # scan reports the subdirectory itself
@@ -167,7 +169,7 @@ def validate_home(
             findings.extend(about_dir)
             for finding in about_dir:
                 tally.add_loose(finding)
-                if states is not None and finding.severity is Severity.ERROR:
+                if states is not None and finding.code == "H503":  # a link or file: set aside
                     from gpthome_guard.plan import FileState
 
                     states.append(

@@ -22,8 +22,8 @@ def _prepare(home):
 
 
 def _manifest(home):
-    (manifest,) = home.glob("quarantine/*/manifest.json")
-    return json.loads(manifest.read_text())["entries"]
+    (manifest,) = home.glob("quarantine/*/manifest.jsonl")
+    return [json.loads(line) for line in manifest.read_text().splitlines()]
 
 
 def test_fix_rewrites_and_keeps_the_original(home):
@@ -128,7 +128,7 @@ def test_broken_page_is_restored_from_the_newest_valid_version(home):
     assert result.returncode == 1
     assert f"restored landing-page/landing.json from {good[:12]}" in result.stdout
     assert (home / "landing-page/landing.json").read_text() == newer
-    (kept,) = home.glob("quarantine/*/originals/landing-page/landing.json")
+    (kept,) = home.glob("quarantine/*/landing-page/landing.json")
     assert kept.read_text() == "{not json"
 
 

@@ -179,15 +179,18 @@ def temporaries(home: Path) -> list[str]:
 def manifest_problems(home: Path) -> list[str]:
     problems = []
     for dirpath, _dirnames, filenames in os.walk(home / "quarantine", followlinks=False):
-        if "manifest.json" in filenames:
-            path = Path(dirpath) / "manifest.json"
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                problems.append(f"{path}: {exc}")
-                continue
-            if not isinstance(data.get("entries"), list):
-                problems.append(f"{path}: no list of entries")
+        if "manifest.jsonl" in filenames:
+            path = Path(dirpath) / "manifest.jsonl"
+            lines = path.read_text(encoding="utf-8").splitlines()
+            for number, line in enumerate(lines, start=1):
+                try:
+                    record = json.loads(line)
+                except ValueError as exc:
+                    if number < len(lines):  # only the last line may be cut short by a kill
+                        problems.append(f"{path}:{number}: {exc}")
+                    continue
+                if not isinstance(record, dict) or "stored_as_bytes" not in record:
+                    problems.append(f"{path}:{number}: not a record")
     return problems
 
 

@@ -183,7 +183,11 @@ def test_fixing_twice_equals_fixing_once(data, kind):
     assert twice.data == once.data
     assert twice.name == once.name
     assert twice.fixed == ()
-    assert not any(f.fixable for f in twice.remaining)
+    # what is left is either nothing fixable, or a file that will be set aside as it is
+    set_aside = any(f.severity == "error" and not f.fixable for f in twice.remaining)
+    assert set_aside or not any(f.fixable for f in twice.remaining)
+    if set_aside and once.data != data:
+        assert not any(f.severity == "error" and not f.fixable for f in once.fixed)
 
 
 @settings(max_examples=200, deadline=None)
