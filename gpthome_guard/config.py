@@ -57,11 +57,28 @@ class GitSettings(BaseModel):
     )
 
 
+class SessionSettings(BaseModel):
+    """Safeguards on what a session may delete."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    journal_append_only: bool = Field(
+        True, description="Put back journal entries (thoughts/) a session deleted."
+    )
+    max_deletions: int = Field(
+        10,
+        ge=0,
+        description="A session deleting more files than this (or a whole directory) "
+        "has all its deletions held back until `guard restore --forget`.",
+    )
+
+
 class GuardConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     limits: Limits = Limits()
     git: GitSettings = GitSettings()
+    session: SessionSettings = SessionSettings()
 
 
 DEFAULT_CONFIG = GuardConfig()
@@ -138,12 +155,17 @@ def _known_keys(loc: list[str]) -> list[str]:
 def default_config_toml() -> str:
     """A `guard.toml` with every setting commented out at its default."""
     lines = ["# guard.toml: settings for gpthome_guard. Uncomment a line to change it."]
-    sections: tuple[tuple[str, type[BaseModel]], ...] = (("limits", Limits), ("git", GitSettings))
+    sections: tuple[tuple[str, type[BaseModel]], ...] = (
+        ("limits", Limits),
+        ("git", GitSettings),
+        ("session", SessionSettings),
+    )
     for section, model in sections:
         lines += ["", f"[{section}]"]
         for name, info in model.model_fields.items():
             value = info.default
             shown = f'"{value}"' if isinstance(value, str) else str(value)
+            shown = shown.lower() if isinstance(value, bool) else shown
             lines.append(f"# {info.description}")
             lines.append(f"# {name} = {shown}")
     return "\n".join(lines) + "\n"

@@ -196,7 +196,19 @@ class Repo:
         listing = self.run("ls-files", "-s", "-z", "--", *pathspecs).split(b"\0")
         for line in listing:
             if line.startswith(b"160000 "):  # a nested repository (security.md 1.1)
-                self.run("rm", "-q", "--cached", "--", _name(line.split(b"\t", 1)[1]))
+                self.run("update-index", "--force-remove", "--", _name(line.split(b"\t", 1)[1]))
+
+    def unstage(self, paths: Sequence[str]) -> None:
+        """Put the index back to HEAD for these paths (the work tree is not touched)."""
+        if paths and self.head() is not None:  # the paths through stdin: there may be many
+            self.run(
+                "reset",
+                "-q",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+                "HEAD",
+                stdin=b"".join(os.fsencode(p) + b"\0" for p in paths),
+            )
 
     def has_staged(self) -> bool:
         if self.head() is None:

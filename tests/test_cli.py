@@ -9,7 +9,18 @@ from gpthome_guard import __version__
 from gpthome_guard.rules import RULES
 from tests.conftest import run_guard, write
 
-COMMANDS = ("validate", "fix", "quarantine", "rules", "schema", "guide")
+COMMANDS = (
+    "validate",
+    "fix",
+    "quarantine",
+    "rules",
+    "schema",
+    "guide",
+    "init",
+    "pre-session",
+    "post-session",
+    "restore",
+)
 
 
 def test_version():

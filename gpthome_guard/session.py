@@ -1,0 +1,367 @@
+"""shell: a home's history: `guard init`, `guard pre-session` and `guard post-session`.
+
+One writer at a time per home (a lock in the git directory). The agent's session becomes a
+commit of exactly what it left (authored by the agent), then a commit of the guard's repairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpthome_guard import __version__, archive
+from gpthome_guard.apply import Run, apply_plan
+from gpthome_guard.config import CONFIG_NAME, GuardConfig, default_config_toml
+from gpthome_guard.conventions import CONTENT_DIRS
+from gpthome_guard.errors import GuardError
+from gpthome_guard.generate import guide
+from gpthome_guard.gitrepo import Change, Identity, Repo
+from gpthome_guard.plan import Quarantine, RestorePage, Rewrite
+from gpthome_guard.repair import all_repaired, prepare
+from gpthome_guard.sessionlog import SessionLog, parse_session_log
+from gpthome_guard.validate import FixContext, select
+
+WRITABLE = ("thoughts", "dreams", "landing-page", "about", "sandbox", "projects")
+LAYOUT = {
+    "thoughts": "Your journal: one entry per session, YYYY-MM-DD-<slug>.md. See GPT.md.",
+    "dreams": "Creative works (poetry, ascii, prose), <slug>.md. See GPT.md.",
+    "landing-page": "The front page: landing.json and content.md. See GPT.md.",
+    "about": "about.md, the page about you. See GPT.md.",
+    "sandbox": "Code experiments and scratch files. Not shown on the site.",
+    "projects": "Long-running work that spans sessions. Not shown on the site.",
+    "visitors": "Messages people left for you. Read them; do not change them.",
+    "runner": "The machinery that wakes the agent. The agent has no business here.",
+    "logs": "Session logs. The agent has no business here.",
+}
+IGNORE_BEGIN = "# >>> gpthome-guard: managed block, rewritten by `guard init`"
+IGNORE_END = "# <<< gpthome-guard"
+IGNORED = ("/runner/", "/logs/", "/.env", "/.env.*", "/sessions.db", "/quarantine/",
+           "__pycache__/", "*.pyc", ".venv/", "venv/", "node_modules/", ".mypy_cache/",
+           ".pytest_cache/", ".ruff_cache/", ".cache/")  # fmt: skip
+STATE_DIR = "gpthome-guard"
+MAX_LOG_BYTES = 32 * 1024 * 1024
+STALE_INDEX_LOCK_S = 60
+
+
+def repo_for(home: Path, config: GuardConfig) -> Repo:
+    git_dir = Path(config.git.git_dir)
+    return Repo(home, git_dir if git_dir.is_absolute() else home / git_dir)
+
+
+def _identities(config: GuardConfig) -> tuple[Identity, Identity]:
+    git = config.git
+    return Identity(git.agent_name, git.agent_email), Identity(git.guard_name, git.guard_email)
+
+
+@contextlib.contextmanager
+def locked(repo: Repo, timeout_s: float) -> Iterator[None]:
+    """Hold the home's lock; wait at most `timeout_s` for another run to let go."""
+    state = repo.git_dir / STATE_DIR
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise GuardError(
+                        f"another guard run is working on {repo.work_tree} (waited "
+                        f"{timeout_s:.0f} s); try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        _recover_index_lock(repo)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock, also when the process is killed
+
+
+def _recover_index_lock(repo: Repo) -> None:
+    """An index.lock left by a killed git: we hold the home's lock, so no run of ours owns it;
+    one old enough is no one's (a person's git would hold it for well under a minute)."""
+    lock = repo.git_dir / "index.lock"
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - lock.lstat().st_mtime > STALE_INDEX_LOCK_S:
+            lock.unlink()
+
+
+# --- init --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class InitResult:
+    created: list[str] = field(default_factory=list)
+    commit: str | None = None
+    adopted: bool = False
+
+
+def init_home(home: Path, config: GuardConfig, git_dir: str | None = None) -> InitResult:
+    result = InitResult()
+    home.mkdir(parents=True, exist_ok=True)
+    result.adopted = any(p.name not in (".git",) for p in home.iterdir())
+    if not result.adopted:
+        for name, text in LAYOUT.items():
+            (home / name).mkdir(exist_ok=True)
+            _write_new(home / name / "README.md", f"# {name}/\n\n{text}\n", result)
+        _write_new(home / "GPT.md", guide(), result)
+        toml = default_config_toml()
+        if git_dir:
+            toml = toml.replace('# git_dir = ".git"', f'git_dir = "{git_dir}"')
+        _write_new(home / CONFIG_NAME, toml, result)
+    _ensure_ignore_block(home / ".gitignore", result)
+    if git_dir is not None:
+        config = config.model_copy(
+            update={"git": config.git.model_copy(update={"git_dir": git_dir})}
+        )
+    repo = repo_for(home, config)
+    if not repo.is_repo():
+        repo.init()
+        result.created.append(str(repo.git_dir))
+    _, guard = _identities(config)
+    with locked(repo, config.git.lock_timeout_s):
+        repo.stage(["."])
+        changes = repo.staged()
+        what = "adopt the existing home as the baseline" if result.adopted else "lay out the home"
+        message = (
+            f"init: {what}\n\nChanges: {archive.count_line(changes)}\n\n"
+            + archive.trailers([("Guard-Phase", "init"), ("Guard-Version", __version__)])
+            + "\n"
+        )
+        result.commit = repo.commit(message, guard, guard)
+    return result
+
+
+def _write_new(path: Path, text: str, result: InitResult) -> None:
+    if not path.exists():
+        path.write_text(text, encoding="utf-8")
+        result.created.append(str(path))
+
+
+def _ensure_ignore_block(path: Path, result: InitResult) -> None:
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    block = "\n".join([IGNORE_BEGIN, *IGNORED, IGNORE_END]) + "\n"
+    if IGNORE_BEGIN in old and IGNORE_END in old:
+        before, rest = old.split(IGNORE_BEGIN, 1)
+        after = rest.split(IGNORE_END, 1)[1].lstrip("\n")
+        new = before + block + after
+    else:
+        new = block + ("\n" + old if old else "")
+    if new != old:
+        path.write_text(new, encoding="utf-8")
+        result.created.append(str(path))
+
+
+# --- pre-session -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PreResult:
+    commit: str | None
+    head: str | None
+    session: archive.Session
+
+
+def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult:
+    repo = _require_repo(home, config)
+    _, guard = _identities(config)
+    now = dt.datetime.now(dt.UTC)
+    session = archive.Session(now.strftime("%Y%m%d-%H%M%S"), session_type)
+    with locked(repo, config.git.lock_timeout_s):
+        repo.stage(["."])
+        changes = repo.staged()
+        commit = repo.commit(archive.external_message(session, changes), guard, guard)
+        head = repo.head()
+        _write_state(
+            repo,
+            "baseline.json",
+            {"head": head, "type": session_type, "started": now.isoformat(timespec="seconds")},
+        )
+    return PreResult(commit, head, session)
+
+
+def _require_repo(home: Path, config: GuardConfig) -> Repo:
+    repo = repo_for(home, config)
+    if not repo.is_repo():
+        raise GuardError(f"{home} has no history at {repo.git_dir}; run `guard init {home}`")
+    return repo
+
+
+def _write_state(repo: Repo, name: str, data: dict[str, object]) -> None:
+    state = repo.git_dir / STATE_DIR
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = state / f".{name}.tmp"
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, state / name)
+
+
+# --- post-session ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PostResult:
+    session: archive.Session
+    log: SessionLog
+    agent_commit: str | None = None
+    guard_commit: str | None = None
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # deletions held back (too many)
+    kept: list[str] = field(default_factory=list)  # journal entries put back
+    ok: bool = True
+
+
+def read_log(path: Path | None) -> bytes:
+    """The session log, read without following a link and at most MAX_LOG_BYTES of it."""
+    if path is None:
+        return b""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        chunks, left = [], MAX_LOG_BYTES
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def post_session(
+    home: Path, config: GuardConfig, log_path: Path | None, session_type: str | None
+) -> PostResult:
+    repo = _require_repo(home, config)
+    agent, guard = _identities(config)
+    log = parse_session_log(read_log(log_path), log_path.name if log_path else None)
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    started = log.started.strftime("%Y%m%d-%H%M%S") if log.started else now
+    kind = session_type or log.type or "unknown"
+    log_name = f"logs/{log_path.name}" if log_path else None
+    session = archive.Session(
+        archive.session_id(log_path.name if log_path else None, started), kind, log_name
+    )
+    result = PostResult(session, log)
+    with locked(repo, config.git.lock_timeout_s):
+        # 1. exactly what the agent left, unless a killed run already committed it
+        if not _head_is(repo, session.id, "agent"):
+            repo.stage(list(WRITABLE))
+            result.held, result.kept = _safeguard(repo, config, repo.staged())
+            changes = repo.staged()
+            message = archive.agent_message(session, log, changes, result.held, result.kept)
+            result.agent_commit = repo.commit(message, agent, guard)
+        # 2. the guard's repairs, in a commit of their own
+        day = log.started.date().isoformat() if log.started else None
+        prepared = prepare(
+            home, select(home, []), config.limits, FixContext(session_date=day, use_git=True)
+        )
+        outcome = apply_plan(home, prepared.plan, Run(f"session-{session.id}", session.id))
+        result.done, result.skipped = outcome.done, outcome.skipped
+        result.ok = all_repaired(prepared, outcome)
+        repo.stage(list(CONTENT_DIRS))
+        actions = prepared.plan.actions
+        message = archive.guard_message(
+            session, outcome.done, outcome.skipped,
+            quarantined=sum(isinstance(a, Quarantine) for a in actions),
+            fixed=sum(isinstance(a, Rewrite) for a in actions),
+            restored=sum(isinstance(a, RestorePage) for a in actions),
+        )  # fmt: skip
+        result.guard_commit = repo.commit(message, guard, guard)
+    return result
+
+
+def _safeguard(
+    repo: Repo, config: GuardConfig, changes: list[Change]
+) -> tuple[list[str], list[str]]:
+    """Hold back a mass deletion, and put back deleted journal entries: unstage them and
+    write them back from HEAD, so neither this commit nor the next pre-session drops them."""
+    gone = [c.path for c in changes if c.status == "D"]
+    gone += [c.old_path for c in changes if c.status == "R" and c.old_path]
+    if not gone:
+        return [], []
+    emptied = [d for d in WRITABLE if (tracked := _tracked(repo, d)) and all(
+        p in gone for p in tracked)]  # fmt: skip
+    held = sorted(gone) if len(gone) > config.session.max_deletions or emptied else []
+    kept = (
+        []
+        if held
+        else sorted(
+            p for p in gone if config.session.journal_append_only and p.startswith("thoughts/")
+        )
+    )
+    back = held or kept
+    if back:
+        repo.unstage(back)
+        for path in back:
+            blob = repo.blob("HEAD", path, MAX_LOG_BYTES)
+            if blob is not None and not os.path.lexists(repo.work_tree / path):
+                _write_back(repo.work_tree, path, blob)
+    if held:
+        _write_state(repo, "held.json", {"paths": held})
+    return held, kept
+
+
+def forget_held(repo: Repo, paths: list[str], guard: Identity) -> list[str]:
+    """Confirm deletions post-session held back: delete them and commit that."""
+    state = repo.git_dir / STATE_DIR / "held.json"
+    try:
+        held = set(json.loads(state.read_text(encoding="utf-8")).get("paths", []))
+    except (OSError, ValueError):
+        held = set()
+    unknown = [p for p in paths if p not in held]
+    if unknown or not paths:
+        raise GuardError(
+            f"not held back: {', '.join(unknown) or '(no PATH given)'}; "
+            "`guard restore --forget` takes paths post-session held back"
+        )
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            (repo.work_tree / path).unlink()
+    repo.stage(paths)
+    message = (
+        f"restore: forget {len(paths)} deletion(s) held back, confirmed by the operator\n"
+        "\n"
+        + "\n".join(f"  - {p}" for p in paths)
+        + "\n\n"
+        + archive.trailers([("Guard-Phase", "forget"), ("Guard-Version", __version__)])
+        + "\n"
+    )
+    repo.commit(message, guard, guard)
+    _write_state(repo, "held.json", {"paths": sorted(held - set(paths))})
+    return paths
+
+
+def _tracked(repo: Repo, directory: str) -> list[str]:
+    out = repo.run("ls-tree", "-r", "-z", "--name-only", "HEAD", "--", directory, check=False)
+    return [os.fsdecode(p) for p in out.split(b"\0") if p and not p.endswith(b"README.md")]
+
+
+def _write_back(home: Path, rel: str, data: bytes) -> None:
+    from gpthome_guard.restore import write_file
+
+    with contextlib.suppress(OSError):
+        write_file(home, rel, data, 0o644)
+
+
+def _head_is(repo: Repo, session_id: str, phase: str) -> bool:
+    if repo.head() is None:
+        return False
+    out = repo.run(
+        "log",
+        "-1",
+        "--format=%(trailers:key=Guard-Session,valueonly)%x00%(trailers:key=Guard-Phase,valueonly)",
+    ).decode("utf-8", "replace")
+    found_id, _, found_phase = out.partition("\0")
+    return found_id.strip() == session_id and found_phase.strip() == phase
