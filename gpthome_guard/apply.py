@@ -14,11 +14,12 @@ import datetime as dt
 import errno
 import json
 import os
-import signal
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpthome_guard import faults
 from gpthome_guard.errors import GuardError
 from gpthome_guard.plan import Change, Outcome, Plan, Quarantine, RestorePage, Rewrite, sha256
 from gpthome_guard.reader import display
@@ -30,7 +31,6 @@ TMP_SUFFIX = ".tmp"
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-FAULT_ENV = "GUARD_TEST_KILL_AT_STEP"  # tests only: SIGKILL ourselves at this step
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +42,9 @@ class Run:
     when: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
 
-class _Steps:
-    def __init__(self) -> None:
-        self.count = 0
-        raw = os.environ.get(FAULT_ENV, "")
-        self.kill_at = int(raw) if raw.isdigit() else -1
-
-    def __call__(self) -> None:
-        self.count += 1
-        if self.count == self.kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 def apply_plan(home: Path, plan: Plan, run: Run) -> Outcome:
     outcome = Outcome()
-    step = _Steps()
-    with _Fs(home, run, step) as fs:
+    with _Fs(home, run, faults.step) as fs:
         fs.sweep_temporaries(outcome)
         for action in plan.actions:
             try:
@@ -78,7 +65,7 @@ def apply_plan(home: Path, plan: Plan, run: Run) -> Outcome:
 
 
 class _Fs:
-    def __init__(self, home: Path, run: Run, step: _Steps) -> None:
+    def __init__(self, home: Path, run: Run, step: Callable[[], None]) -> None:
         self.run = run
         self.step = step
         self.root = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -162,7 +149,13 @@ class _Fs:
         return candidate
 
     def _store(
-        self, fs_rel: str, data: bytes, kind: str, action: Rewrite | RestorePage, under: str
+        self,
+        fs_rel: str,
+        data: bytes,
+        kind: str,
+        action: Rewrite | RestorePage,
+        under: str,
+        extra: dict[str, str] | None = None,
     ) -> str:
         """Keep the bytes being replaced, as a copy: quarantine/<run>/<under><fs_rel>."""
         directory, _, name = f"{self.run_dir}/{under}{fs_rel}".rpartition("/")
@@ -172,7 +165,7 @@ class _Fs:
         os.rename(tmp, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         findings = action.changes if isinstance(action, Rewrite) else action.findings
         where = f"{directory}/{final}"
-        self._record(action.fs_path, where, kind, len(data), sha256(data), findings)
+        self._record(action.fs_path, where, kind, len(data), sha256(data), findings, extra)
         return where
 
     def _move_out(
@@ -203,6 +196,7 @@ class _Fs:
         size: int | None,
         digest: str | None,
         findings: tuple[Change, ...],
+        extra: dict[str, str] | None = None,
     ) -> None:
         """Append one line to the run's manifest (JSON lines: one write and fsync a record,
         so a run that sets aside thousands of files stays linear). Paths are kept twice: as
@@ -219,6 +213,7 @@ class _Fs:
             "when": self.run.when,
             "session": self.run.session,
             "run": self.run.run_id,
+            **(extra or {}),
         }
         line = json.dumps(record, ensure_ascii=False) + "\n"
         dir_fd = self.dir(self.run_dir, create=True)
@@ -256,6 +251,7 @@ class _Fs:
 
     def rewrite(self, action: Rewrite, outcome: Outcome) -> None:
         directory, _, name = action.fs_path.rpartition("/")
+        renamed = {"renamed_to": action.rename_to} if action.rename_to else None
         dir_fd = self.dir(directory)
         current = self._read(dir_fd, name)
         if current is None or sha256(current) != action.old_sha256:
@@ -270,13 +266,13 @@ class _Fs:
                 )
                 return
             # an interrupted run renamed it already: keep the original, drop the old name
-            self._store(action.fs_path, current, "fixed", action, "originals/")
+            self._store(action.fs_path, current, "fixed", action, "originals/", renamed)
             os.unlink(name, dir_fd=dir_fd)
             self.step()
             outcome.done.append(f"fixed {action.path} -> {action.rename_to} (finished)")
             return
         like = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        self._store(action.fs_path, current, "fixed", action, "originals/")
+        self._store(action.fs_path, current, "fixed", action, "originals/", renamed)
         tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), like=like)
         os.rename(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         self.step()
@@ -322,7 +318,14 @@ class _Fs:
         tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), like=like)
         if current is not None:  # the invalid page, set aside (a copy: the name stays served)
             outcome.quarantined.append(
-                self._store(action.fs_path, current, "quarantined", action, "")
+                self._store(
+                    action.fs_path,
+                    current,
+                    "quarantined",
+                    action,
+                    "",
+                    {"restored_from": action.commit},
+                )
             )
         elif _exists(dir_fd, name):  # a link, a directory, ...: the thing itself moves
             outcome.quarantined.append(

@@ -142,8 +142,9 @@ def agent_message(
              *_listed("Renamed", renamed),
              *_listed("Journal entries deleted and put back (the journal is append-only)",
                       [printable(p) for p in kept]),
-             *_listed(f"Deletions held back ({len(held)}: too many for one session); confirm "
-                      "with `guard restore --forget PATH`", [printable(p) for p in held]), "",
+             *_listed(f"Deletions held back ({len(held)}: too many, or a whole directory); "
+                      "confirm with `guard restore --forget PATH`", [printable(p) for p in held]),
+             "",
              trailers([("Guard-Session", session.id), ("Guard-Session-Type", session.type),
                        ("Guard-Phase", "agent"), ("Guard-Log", session.log),
                        ("Guard-Status", log.status.value), ("Guard-Turns", log.turns),

@@ -326,9 +326,9 @@ def post_session(
             typer.echo(f"  put back {printable(path)}: journal entries are append-only")
         if result.held:
             typer.echo(
-                f"  held back {len(result.held)} deletions (more than allowed in one "
-                "session); they are still in history and in the home. To confirm: "
-                "guard restore --forget PATH...",
+                f"  held back {len(result.held)} deletions (more than [session] "
+                "max_deletions, or a whole directory); the files are still in the home and "
+                "in history. To confirm them: guard restore --forget PATH...",
                 err=True,
             )
     code = (

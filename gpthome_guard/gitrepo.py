@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpthome_guard import faults
 from gpthome_guard.errors import GuardError
 
 # Settings that could make git run a program, descend into a planted repository, or change
@@ -102,6 +103,7 @@ class Repo:
         timeout: float = TIMEOUT_S,
     ) -> bytes:
         result = self._exec(args, stdin, env, timeout)
+        faults.step()
         if check and result.returncode != 0:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
             raise GuardError(f"git {args[0]} failed: {lines[-1] if lines else result.returncode}")

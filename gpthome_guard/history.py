@@ -29,7 +29,7 @@ FORMAT = (
 )
 _FIELDS = 2 + len(KEYS) + 1
 _END = "\x1e\n"
-_SHA = re.compile(r"[0-9a-f]{40,64}")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
 _INT = re.compile(r"[0-9]{1,9}")
 _DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,12})?")
 _PHASES = ("agent", "repair")
@@ -131,14 +131,15 @@ def _parse_commit(chunk: str) -> _Commit | None:
 
 def _record(group: _Group) -> SessionRecord:
     # the newest commit of each phase speaks for the session; counts add up over all of them
-    main = group.agent[0] if group.agent else group.repair[0]
+    ordered = [*group.agent, *group.repair]
+    main = ordered[0]
     agent = group.agent[0].values if group.agent else dict.fromkeys(KEYS, "")
     counts = {name: _sum(group.agent, name) for name in _AGENT_COUNTS} | {
         name: _sum(group.repair, name) for name in _REPAIR_COUNTS
     }
     return SessionRecord(
         id=group.id,
-        type=_first(main.values["Guard-Session-Type"]) or None,
+        type=next(filter(None, (_first(c.values["Guard-Session-Type"]) for c in ordered)), None),
         date=main.date,
         status=_first(agent["Guard-Status"]) or None,
         turns=_int(agent["Guard-Turns"]),

@@ -36,6 +36,8 @@ class Entry(BaseModel):
     session: str | None = None
     run: str
     released: str | None = None
+    renamed_to: str | None = None  # a fixed file given its proper name
+    restored_from: str | None = None  # an invalid page replaced by this commit's version
 
     @property
     def reasons(self) -> str:

@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,6 @@ from gpthome_guard.conventions import CONTENT_DIRS
 from gpthome_guard.errors import GuardError
 from gpthome_guard.generate import guide
 from gpthome_guard.gitrepo import Change, Identity, Repo
-from gpthome_guard.plan import Quarantine, RestorePage, Rewrite
 from gpthome_guard.repair import all_repaired, prepare
 from gpthome_guard.sessionlog import SessionLog, parse_session_log
 from gpthome_guard.validate import FixContext, select
@@ -271,13 +271,7 @@ def post_session(
         result.done, result.skipped = outcome.done, outcome.skipped
         result.ok = all_repaired(prepared, outcome)
         repo.stage(list(CONTENT_DIRS))
-        actions = prepared.plan.actions
-        message = archive.guard_message(
-            session, outcome.done, outcome.skipped,
-            quarantined=sum(isinstance(a, Quarantine) for a in actions),
-            fixed=sum(isinstance(a, Rewrite) for a in actions),
-            restored=sum(isinstance(a, RestorePage) for a in actions),
-        )  # fmt: skip
+        message = _repair_message(home, session, outcome.skipped)
         result.guard_commit = repo.commit(message, guard, guard)
     return result
 
@@ -353,6 +347,38 @@ def _write_back(home: Path, rel: str, data: bytes) -> None:
 
     with contextlib.suppress(OSError):
         write_file(home, rel, data, 0o644)
+
+
+def _repair_message(home: Path, session: archive.Session, skipped: list[str]) -> str:
+    """From the session's quarantine manifest, not from this run's plan: after a killed run,
+    the rerun's commit must tell all the session's repairs, not just the ones it finished."""
+    from gpthome_guard.quarantine import entries
+
+    seen: dict[str, tuple[str, str]] = {}
+    for entry in entries(home):
+        if entry.run != f"session-{session.id}" or entry.path in seen:
+            continue
+        codes = ", ".join(sorted({f.get("code", "?") for f in entry.findings}))
+        if entry.action == "fixed":
+            moved = f" -> {entry.renamed_to}" if entry.renamed_to else ""
+            seen[entry.path] = ("fixed", f"fixed {entry.path}{moved} ({codes})")
+        elif entry.restored_from:
+            seen[entry.path] = (
+                "restored",
+                f"restored {entry.path} from {entry.restored_from[:12]} ({codes})",
+            )
+        elif entry.action == "quarantined":
+            seen[entry.path] = ("quarantined", f"quarantined {entry.path} ({codes})")
+    kinds = Counter(kind for kind, _ in seen.values())
+    lines = [line for _, line in sorted(seen.values(), key=lambda kl: kl[1].split(" ", 1)[1])]
+    return archive.guard_message(
+        session,
+        lines,
+        skipped,
+        quarantined=kinds["quarantined"],
+        fixed=kinds["fixed"],
+        restored=kinds["restored"],
+    )
 
 
 def _head_is(repo: Repo, session_id: str, phase: str) -> bool:
