@@ -341,6 +341,28 @@ def post_session(
     raise typer.Exit(int(code))
 
 
+@app.command("log")
+def log_command(
+    home: HomeOpt = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=0, help="Show at most N sessions.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    color: ColorOpt = Color.auto,
+) -> None:
+    """The sessions in history, newest first, with a calendar."""
+    with _errors("log", fmt):
+        from gpthome_guard import history, render_log
+        from gpthome_guard.session import repo_for
+
+        root = _home(home)
+        records = history.sessions(repo_for(root, load_config(root)), limit)
+        if fmt is Format.json:
+            sys.stdout.write(render_log.log_json(records))
+        else:
+            sys.stdout.write(render_log.log_text(records, _use_color(color, sys.stdout)))
+
+
 @app.command()
 def restore(
     paths: Annotated[

@@ -20,6 +20,7 @@ COMMANDS = (
     "pre-session",
     "post-session",
     "restore",
+    "log",
 )
 
 
