@@ -286,6 +286,8 @@ def pre_session(
         typer.echo(
             f"baseline for the {session_type.value} session: {(result.head or 'no commit')[:12]}"
         )
+        for line in result.pushed:
+            typer.echo(f"  {line}")
 
 
 @app.command("post-session")
@@ -322,6 +324,8 @@ def post_session(
             typer.echo(f"  {line}")
         for line in result.skipped:
             typer.echo(f"  skipped {line}")
+        for line in result.pushed:
+            typer.echo(f"  {line}")
         for path in result.kept:
             typer.echo(f"  put back {printable(path)}: journal entries are append-only")
         if result.held:

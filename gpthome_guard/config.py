@@ -49,6 +49,12 @@ class GitSettings(BaseModel):
         "gpthome-guard", description="Committer, and author of the guard's own commits."
     )
     guard_email: str = Field("guard@gpt-home.invalid", description="Its e-mail.")
+    remotes: list[str] = Field(
+        default_factory=list,
+        description="Backup remotes (URLs or paths) pushed to after "
+        "each commit; a failed push never blocks a commit and is caught up next time.",
+    )
+    push_timeout_s: float = Field(60.0, gt=0, description="How long one push may take.")
     lock_timeout_s: float = Field(
         30.0,
         ge=0,
@@ -163,7 +169,7 @@ def default_config_toml() -> str:
     for section, model in sections:
         lines += ["", f"[{section}]"]
         for name, info in model.model_fields.items():
-            value = info.default
+            value = info.get_default(call_default_factory=True)
             shown = f'"{value}"' if isinstance(value, str) else str(value)
             shown = shown.lower() if isinstance(value, bool) else shown
             lines.append(f"# {info.description}")

@@ -169,6 +169,7 @@ class PreResult:
     commit: str | None
     head: str | None
     session: archive.Session
+    pushed: list[str] = field(default_factory=list)
 
 
 def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult:
@@ -186,7 +187,8 @@ def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult
             "baseline.json",
             {"head": head, "type": session_type, "started": now.isoformat(timespec="seconds")},
         )
-    return PreResult(commit, head, session)
+        pushed = push_all(repo, config) if commit else []
+    return PreResult(commit, head, session, pushed)
 
 
 def _require_repo(home: Path, config: GuardConfig) -> Repo:
@@ -216,6 +218,7 @@ class PostResult:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # deletions held back (too many)
+    pushed: list[str] = field(default_factory=list)  # one line per backup remote
     kept: list[str] = field(default_factory=list)  # journal entries put back
     ok: bool = True
 
@@ -273,6 +276,7 @@ def post_session(
         repo.stage(list(CONTENT_DIRS))
         message = _repair_message(home, session, outcome.skipped)
         result.guard_commit = repo.commit(message, guard, guard)
+        result.pushed = push_all(repo, config)
     return result
 
 
@@ -379,6 +383,35 @@ def _repair_message(home: Path, session: archive.Session, skipped: list[str]) ->
         fixed=kinds["fixed"],
         restored=kinds["restored"],
     )
+
+
+def push_all(repo: Repo, config: GuardConfig) -> list[str]:
+    """Push the branch to each backup remote: bounded in time, never prompting, never forced.
+    A failure is reported and caught up by the next push (which sends everything missing)."""
+    if not config.git.remotes or repo.head() is None:
+        return []
+    branch = repo.run("symbolic-ref", "--short", "-q", "HEAD", check=False).decode().strip()
+    ref = f"HEAD:refs/heads/{branch or 'main'}"
+    env = {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=10"}
+    lines = []
+    for remote in config.git.remotes:
+        if remote.startswith("-"):
+            lines.append(f"push to {remote}: refused (a remote cannot start with '-')")
+            continue
+        try:
+            repo.run(
+                "push",
+                "--quiet",
+                "--no-verify",
+                remote,
+                ref,
+                env=env,
+                timeout=config.git.push_timeout_s,
+            )
+            lines.append(f"pushed to {remote}")
+        except GuardError as exc:
+            lines.append(f"push to {remote} failed ({exc}); it is retried after the next commit")
+    return lines
 
 
 def _head_is(repo: Repo, session_id: str, phase: str) -> bool:

@@ -209,3 +209,23 @@ def test_not_a_guard_home_is_exit_3(home):
     result = run_guard("pre-session", "--home", str(home))
     assert result.returncode == 3
     assert "run `guard init" in result.stderr
+
+
+def test_backup_remotes_are_pushed_and_caught_up(tmp_path):
+    home = _init(tmp_path)
+    backup = tmp_path / "backup.git"
+    missing = tmp_path / "missing.git"
+    write(home, "guard.toml", f'[git]\nremotes = ["{backup}", "{missing}"]\n')
+    subprocess.run(["git", "init", "-q", "--bare", str(backup)], check=True)
+    write(home, "thoughts/2026-11-25-morning.md", '---\ndate: "2026-11-25"\ntitle: "M"\n---\n\nx\n')
+    result = run_guard("post-session", "--home", str(home), "--log", str(_log(home)))
+    assert result.returncode == 0, result.stderr  # a failed push never fails the session
+    assert f"pushed to {backup}" in result.stdout
+    assert f"push to {missing} failed" in result.stdout
+    head = git(home, "rev-parse", "HEAD")
+    assert git(backup, "rev-parse", "main") == head
+    subprocess.run(["git", "init", "-q", "--bare", str(missing)], check=True)
+    write(home, "visitors/hello.md", "hi\n")
+    again = run_guard("pre-session", "--home", str(home))
+    assert f"pushed to {missing}" in again.stdout
+    assert git(missing, "rev-parse", "main") == git(home, "rev-parse", "HEAD")  # caught up
