@@ -158,30 +158,17 @@ class Repo:
     def staged(self) -> list[Change]:
         """What the index holds against HEAD, renames detected (read from `-z` bytes)."""
         base = self.head() or self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
-        out = self.run(
-            "diff",
-            "--cached",
-            "--name-status",
-            "-z",
-            "-M",
-            "--no-ext-diff",
-            "--ignore-submodules=all",
-            base,
-            "--",
-        )
-        fields = out.split(b"\0")
-        changes: list[Change] = []
-        i = 0
-        while i < len(fields) - 1:
-            status = fields[i].decode("ascii", "replace")
-            if status.startswith(("R", "C")):
-                old, new = _name(fields[i + 1]), _name(fields[i + 2])
-                changes.append(Change("R" if status[0] == "R" else "A", new, old))
-                i += 3
-            else:
-                changes.append(Change(status[:1], _name(fields[i + 1])))
-                i += 2
-        return changes
+        return _name_status(self.run(
+            "diff", "--cached", "--name-status", "-z", "-M", "--no-ext-diff",
+            "--ignore-submodules=all", base, "--",
+        ))  # fmt: skip
+
+    def committed(self, commit: str) -> list[Change]:
+        """What `commit` changed against its first parent (or, for a root commit, all)."""
+        return _name_status(self.run(
+            "diff-tree", "-r", "-z", "--name-status", "-M", "--no-commit-id", "--root",
+            "--no-ext-diff", commit, "--",
+        ))  # fmt: skip
 
     # --- changes -----------------------------------------------------------------------
 
@@ -237,6 +224,22 @@ class Repo:
             env=env,
         )
         return self.head()
+
+
+def _name_status(out: bytes) -> list[Change]:
+    fields = out.split(b"\0")
+    changes: list[Change] = []
+    i = 0
+    while i < len(fields) - 1:
+        status = fields[i].decode("ascii", "replace")
+        if status.startswith(("R", "C")):
+            old, new = _name(fields[i + 1]), _name(fields[i + 2])
+            changes.append(Change("R" if status[0] == "R" else "A", new, old))
+            i += 3
+        else:
+            changes.append(Change(status[:1], _name(fields[i + 1])))
+            i += 2
+    return changes
 
 
 def _name(raw: bytes) -> str:

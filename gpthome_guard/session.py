@@ -25,9 +25,11 @@ from gpthome_guard.conventions import CONTENT_DIRS
 from gpthome_guard.errors import GuardError
 from gpthome_guard.generate import guide
 from gpthome_guard.gitrepo import Change, Identity, Repo
+from gpthome_guard.plan import Plan, Rewrite
+from gpthome_guard.reader import Item
 from gpthome_guard.repair import all_repaired, prepare
 from gpthome_guard.sessionlog import SessionLog, parse_session_log
-from gpthome_guard.validate import FixContext, select
+from gpthome_guard.validate import FixContext, Selection
 
 WRITABLE = ("thoughts", "dreams", "landing-page", "about", "sandbox", "projects")
 LAYOUT = {
@@ -265,19 +267,65 @@ def post_session(
             changes = repo.staged()
             message = archive.agent_message(session, log, changes, result.held, result.kept)
             result.agent_commit = repo.commit(message, agent, guard)
-        # 2. the guard's repairs, in a commit of their own
+        else:
+            changes = repo.committed("HEAD")
+        # 2. the guard's repairs, in a commit of their own: only what the session touched is
+        # read, so the cost follows the session's changes, not the size of the home
         day = log.started.date().isoformat() if log.started else None
         prepared = prepare(
-            home, select(home, []), config.limits, FixContext(session_date=day, use_git=True)
+            home,
+            _touched(home, changes),
+            config.limits,
+            FixContext(session_date=day, use_git=True),
         )
         outcome = apply_plan(home, prepared.plan, Run(f"session-{session.id}", session.id))
         result.done, result.skipped = outcome.done, outcome.skipped
         result.ok = all_repaired(prepared, outcome)
-        repo.stage(list(CONTENT_DIRS))
+        repairs = _session_repairs(home, session)
+        paths = sorted({*_repaired_paths(prepared.plan), *repairs})
+        if paths:
+            repo.stage(paths)
         message = _repair_message(home, session, outcome.skipped)
         result.guard_commit = repo.commit(message, guard, guard)
         result.pushed = push_all(repo, config)
     return result
+
+
+def _touched(home: Path, changes: list[Change]) -> Selection:
+    """The content files a session added, changed or renamed into place (and that are still
+    there: a killed run may have moved some already)."""
+    items = []
+    for change in changes:
+        parts = change.path.split("/")
+        if (change.status != "D" and len(parts) == 2 and parts[0] in CONTENT_DIRS
+                and os.path.lexists(home / change.path)):  # fmt: skip
+            items.append(Item(parts[0], parts[1]))
+    return Selection((), tuple(items))
+
+
+def _session_repairs(home: Path, session: archive.Session) -> list[str]:
+    """Every path the session's repairs touched, from its manifest: after a killed run the
+    rerun commits those too, not only its own."""
+    from gpthome_guard.quarantine import entries
+
+    paths = []
+    for entry in entries(home):
+        if entry.run == f"session-{session.id}" and entry.action in ("fixed", "quarantined"):
+            paths.append(entry.fs_path)
+            if entry.renamed_to:
+                paths.append(entry.renamed_to)
+    return paths
+
+
+def _repaired_paths(plan: Plan) -> list[str]:
+    paths = []
+    for action in plan.actions:
+        paths.append(action.fs_path)
+        if isinstance(action, Rewrite) and action.rename_to:
+            paths.append(
+                f"{action.fs_path.rpartition('/')[0]}/{action.rename_to.rpartition('/')[2]}"
+            )
+    return paths
 
 
 def _safeguard(

@@ -40,8 +40,8 @@ UNQUOTED = "---\ndate: {day}\ntitle: Morning\n---\n\nThe sea.\n"  # fixable (Y21
 MISMATCH = '---\ndate: "2026-01-01"\ntitle: "x"\n---\n\nText.\n'  # not fixable: quarantined
 NOTES = "".join(f"note {i}\n" for i in range(20))
 SUBJECTS = [  # the whole history, newest first
-    "guard(morning): 1 fixed",  # D: repairs only, the agent changed nothing
-    "pre-session: changes made outside a session (1 added)",
+    "guard(morning): 1 fixed",  # D: the repair of the agent's unquoted date
+    "session(morning): Read the visitors' notes and left them be",
     "session(visit): 1 added",  # C: no log, nothing to repair
     "guard(evening): 1 quarantined, 1 restored",  # B
     "session(evening): 1 added, 2 changed, 1 deleted, 1 renamed",
@@ -97,9 +97,9 @@ def built(tmp_path_factory):
         # C: a visit without a log; valid, so no repair commit
         write(home, "sandbox/visit.txt", "hi\n")
         _post(home, "--type", "visit")
-        # D: the agent changes nothing, the guard repairs what came in from outside
-        write(home, "thoughts/2026-11-24-outside.md", UNQUOTED.format(day="2026-11-24"))
+        # D: a pre-session with nothing to commit, then one fixable entry
         _pre(home, "morning")
+        write(home, "thoughts/2026-11-24-outside.md", UNQUOTED.format(day="2026-11-24"))
         _post(home, "--log", str(write(home, "logs/session-20261124-090000.log", LOG_D)))
     return home
 
@@ -120,8 +120,9 @@ def _expected(home):
               "deleted": 0, "renamed": 0, "fixed": 0, "quarantined": 0, "restored": 0}  # fmt: skip
     return [
         SessionRecord(**common | {
-            "id": "20261124-090000", "type": "morning", "date": date[0], "status": None,
-            "fixed": 1, "subject": SUBJECTS[0], "commits": (sha[0],)}),
+            "id": "20261124-090000", "type": "morning", "date": date[1], "status": "completed",
+            "turns": 3, "cost_usd": 0.05, "added": 1, "fixed": 1, "subject": SUBJECTS[1],
+            "log": "logs/session-20261124-090000.log", "commits": (sha[0], sha[1])}),
         SessionRecord(**common | {
             "id": c_id[0], "type": "visit", "date": date[2], "status": "no_log", "added": 1,
             "subject": SUBJECTS[2], "commits": (sha[2],)}),
@@ -160,16 +161,18 @@ def test_text_has_a_row_per_session_and_a_calendar(built):
     records = sessions(Repo(built), None)
     lines = log_text(records, color=False).splitlines()
     when = [r.date.strftime("%Y-%m-%d %H:%M") for r in records]
-    assert lines[:6] == [
+    assert lines[1].startswith(
+        f"{when[0]} morning completed     3 $0.05 +1 ~0 -0        1    0 Read the visitors"
+    )
+    assert lines[:1] + lines[2:6] == [
         "date             type    status    turns  cost changes     fixed quar subject",
-        f"{when[0]} morning -             -     - +0 ~0 -0        1    0 guard(morning): 1 fixed",
         f"{when[1]} visit   no_log        -     - +1 ~0 -0        0    0 1 added",
         f"{when[2]} evening max_turns    41 $1.20 +1 ~2 -1 >1     0    1 "
         "1 added, 2 changed, 1 delet...",
         f"{when[3]} morning completed     7 $0.41 +5 ~0 -0        1    0 Wrote about the sea",
         "",
     ]
-    assert lines[6] == "4 sessions, 3 not completed, $1.61 spent."
+    assert lines[6] == "4 sessions, 2 not completed, $1.66 spent."
     days = sorted({r.date.date() for r in records})
     assert lines[8] == f"Sessions per day, {days[0]} to {days[-1]}:"
     assert lines[9] == "           Mo Tu We Th Fr Sa Su"
@@ -188,7 +191,7 @@ def test_json_is_one_document_with_every_field(built):
     assert data["command"] == "log"
     assert [s["id"] for s in data["sessions"]] == [r.id for r in records]
     first, _, evening, _ = data["sessions"]
-    assert first["status"] is None
+    assert first["status"] == "completed"
     assert first["commits"] == list(records[0].commits)
     assert evening == {
         "id": "20261123-210000", "type": "evening", "date": records[2].date.isoformat(),
