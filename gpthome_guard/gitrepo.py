@@ -182,10 +182,24 @@ class Repo:
     def stage(self, pathspecs: Sequence[str]) -> None:
         """Stage additions, changes and deletions under the pathspecs; never a gitlink."""
         self.run("add", "-A", "--ignore-errors", "--", *pathspecs, check=False)
-        listing = self.run("ls-files", "-s", "-z", "--", *pathspecs).split(b"\0")
-        for line in listing:
-            if line.startswith(b"160000 "):  # a nested repository (security.md 1.1)
-                self.run("update-index", "--force-remove", "--", _name(line.split(b"\t", 1)[1]))
+        # a nested repository is staged as a gitlink (mode 160000): take it out again
+        # (security.md 1.1); only the staged changes are read, not the whole index
+        base = self.head() or self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
+        raw = self.run(
+            "diff",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--no-abbrev",
+            "--ignore-submodules=none",
+            base,
+            "--",
+            *pathspecs,
+        ).split(b"\0")
+        for meta, name in zip(raw[::2], raw[1::2], strict=False):
+            if meta.split(b" ")[1:2] == [b"160000"]:
+                self.run("update-index", "--force-remove", "--", _name(name))
 
     def unstage(self, paths: Sequence[str]) -> None:
         """Put the index back to HEAD for these paths (the work tree is not touched)."""
