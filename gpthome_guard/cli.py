@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -215,14 +216,24 @@ def fix(
         config = load_config(root)
         from gpthome_guard import render_fix, repair  # imported here: startup time counts
         from gpthome_guard.apply import Run, apply_plan
+        from gpthome_guard.session import locked, repo_for
 
-        prepared = repair.prepare(
-            root, select(root, [str(p) for p in paths or []]), config.limits, FixContext(), jobs
+        repo = repo_for(root, config)
+        # one writer at a time: with a history, the home's lock (a home without one has no
+        # post-session to collide with)
+        guard_lock = (
+            locked(repo, config.git.lock_timeout_s)
+            if repo.is_repo() and not dry_run
+            else contextlib.nullcontext()
         )
-        outcome = None
-        if not dry_run:
-            # even with nothing planned: it sweeps up what an interrupted run left
-            outcome = apply_plan(root, prepared.plan, Run(run_id=_run_id("fix")))
+        with guard_lock:
+            prepared = repair.prepare(
+                root, select(root, [str(p) for p in paths or []]), config.limits, FixContext(), jobs
+            )
+            outcome = None
+            if not dry_run:
+                # even with nothing planned: it sweeps up what an interrupted run left
+                outcome = apply_plan(root, prepared.plan, Run(run_id=_run_id("fix")))
         ok = repair.all_repaired(prepared, outcome)
         if fmt is Format.json:
             sys.stdout.write(render_fix.plan_json(prepared.plan, outcome, ok))
