@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import sys
@@ -596,9 +597,27 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _wants_json(argv: list[str]) -> bool:
+    return "--format=json" in argv or any(
+        a == "--format" and b == "json" for a, b in itertools.pairwise(argv)
+    )
+
+
 def main() -> None:
+    argv = sys.argv[1:]
     try:
-        app()
+        code = app(args=argv, standalone_mode=False)
     except KeyboardInterrupt:  # raised before a command's own handler could run
         typer.echo("guard: interrupted", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except typer.TyperException as exc:  # typer's own usage errors (an unknown option, ...)
+        show = getattr(exc, "show", None)
+        if _wants_json(argv):  # stdout holds one JSON document, errors included
+            formatter = getattr(exc, "format_message", None)
+            message = formatter() if callable(formatter) else str(exc)
+            command = next((a for a in argv if not a.startswith("-")), "guard")
+            sys.stdout.write(render.error_json(f"usage: {message}", int(ExitCode.USAGE), command))
+        if callable(show):
+            show()
+        sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -161,7 +161,21 @@ def test_missing_path_is_usage_error(home):
 
 
 def test_unknown_option_is_usage_error(home):
-    assert run_guard("validate", "--bogus").returncode == 2
+    result = run_guard("validate", "--bogus")
+    assert result.returncode == 2
+    assert "No such option: --bogus" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_are_json_too_with_format_json(home):
+    for args in (("validate", "--bogus", "--format", "json"), ("fix", "--format=json", "-x")):
+        result = run_guard(*args)
+        assert result.returncode == 2
+        data = json.loads(result.stdout)
+        assert data["status"] == "error"
+        assert data["command"] == args[0]
+        assert data["error"]["exit_code"] == 2
+        assert data["error"]["message"].startswith("usage: No such option")
 
 
 def test_internal_error_is_one_line_without_traceback(home):
