@@ -191,13 +191,8 @@ def _unreadable(
 ) -> Finding | None:
     mode = st.st_mode
     if stat.S_ISLNK(mode):
-        try:
-            target = display(os.readlink(item.name, dir_fd=dir_fd))[:120]
-        except OSError:
-            target = "?"
-        return _rule(
-            "R101", item, f"a symlink (to {target}); links are never followed: write a regular file"
-        )
+        # the target is not shown: a link's text is the agent's to choose, and may be a secret
+        return _rule("R101", item, "a symlink; links are never followed: write a regular file")
     if stat.S_ISDIR(mode):
         if kind is not Kind.OTHER or item.name.endswith((".md", ".json")):
             return _rule("R102", item, "a directory with a content file's name; write a file")
