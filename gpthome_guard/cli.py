@@ -78,6 +78,9 @@ HomeOpt = Annotated[
         show_default=False,
     ),
 ]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size.")
+]
 ColorOpt = Annotated[Color, typer.Option("--color", help="Colour the text output.")]
 
 
@@ -163,10 +166,7 @@ def validate(
     home: HomeOpt = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
     color: ColorOpt = Color.auto,
-    jobs: Annotated[
-        int,
-        typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size."),
-    ] = 0,
+    jobs: JobsOpt = 0,
 ) -> None:
     """Check content files against the conventions."""
     with _errors("validate", fmt):
@@ -204,10 +204,7 @@ def fix(
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
     color: ColorOpt = Color.auto,
-    jobs: Annotated[
-        int,
-        typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size."),
-    ] = 0,
+    jobs: JobsOpt = 0,
 ) -> None:
     """Fix what is safe, quarantine the rest, restore broken pages."""
     with _errors("fix", fmt):
