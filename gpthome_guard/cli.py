@@ -8,124 +8,27 @@ import itertools
 import json
 import os
 import sys
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from gpthome_guard import __version__, render
-from gpthome_guard.config import DEFAULT_CONFIG, load_config
-from gpthome_guard.errors import ExitCode, GuardError, UsageError
-from gpthome_guard.gitrepo import Identity
-from gpthome_guard.models import printable
+from gpthome_guard import render
+from gpthome_guard.cli_base import (
+    Color,
+    ColorOpt,
+    Format,
+    HomeOpt,
+    JobsOpt,
+    _errors,
+    _home,
+    _use_color,
+    app,
+)
+from gpthome_guard.config import load_config
+from gpthome_guard.errors import ExitCode, UsageError
 from gpthome_guard.rules import RULES, rule
 from gpthome_guard.validate import FixContext, select, validate_home
-
-app = typer.Typer(
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    no_args_is_help=True,
-    help="Keeps an AI agent's home directory valid, safe and archived.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-    github = "github"
-
-
-class Color(StrEnum):
-    auto = "auto"
-    always = "always"
-    never = "never"
-
-
-_state: dict[str, Any] = {"debug": False}
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"guard {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
-    ] = False,
-) -> None:
-    _state["debug"] = debug
-
-
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--home",
-        help="The agent's home. Default: $GPT_HOME, else the current directory.",
-        show_default=False,
-    ),
-]
-JobsOpt = Annotated[
-    int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 picks by the home's size.")
-]
-ColorOpt = Annotated[Color, typer.Option("--color", help="Colour the text output.")]
-
-
-def _home(option: Path | None) -> Path:
-    home = option or Path(os.environ.get("GPT_HOME") or ".")
-    if not home.is_dir():
-        raise UsageError(f"{home}: the home is not a directory; pass --home DIR or set GPT_HOME")
-    return home
-
-
-def _use_color(choice: Color, stream: Any) -> bool:
-    if choice is Color.auto:
-        return stream.isatty() and not os.environ.get("NO_COLOR")
-    return choice is Color.always
-
-
-@contextmanager
-def _errors(command: str, fmt: Format = Format.text) -> Iterator[None]:
-    """Map every failure to one line on stderr (or one JSON document) and an exit code."""
-    try:
-        yield
-    except (typer.Exit, typer.Abort, typer.TyperException):
-        raise
-    except GuardError as exc:
-        _fail(str(exc), exc.exit_code, command, fmt)
-    except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED, command, fmt)
-    except Exception as exc:
-        if _state["debug"]:
-            traceback.print_exc()
-        hint = "" if _state["debug"] else "; rerun with --debug for the traceback"
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        _fail(
-            f"internal error: {type(exc).__name__}: {first}{hint} and report it",
-            ExitCode.INTERNAL,
-            command,
-            fmt,
-        )
-
-
-def _fail(message: str, code: ExitCode, command: str, fmt: Format) -> NoReturn:
-    if fmt is Format.json:
-        sys.stdout.write(render.error_json(message, int(code), command))
-    typer.echo(f"guard {command}: {message}", err=True)
-    raise typer.Exit(int(code))
 
 
 class _Progress:
@@ -245,207 +148,6 @@ def fix(
 def _run_id(kind: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{kind}-{now}-{os.getpid()}"
-
-
-class SessionType(StrEnum):
-    morning = "morning"
-    evening = "evening"
-    visit = "visit"
-
-
-@app.command()
-def init(
-    home: Annotated[Path, typer.Argument(help="The home to lay out or adopt.")] = Path("/gpt-home"),
-    git_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--git-dir",
-            help="Keep the git directory here (e.g. under /var/lib).",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Lay out a home (or adopt one) with its git history."""
-    with _errors("init"):
-        from gpthome_guard.session import init_home
-
-        result = init_home(home, load_config(home) if home.is_dir() else DEFAULT_CONFIG, git_dir)
-        what = "adopted" if result.adopted else "laid out"
-        commit = f"; first commit {result.commit[:12]}" if result.commit else ""
-        typer.echo(f"{what} {home}{commit}")
-        for path in result.created:
-            typer.echo(f"  created {path}")
-
-
-@app.command("pre-session")
-def pre_session(
-    home: HomeOpt = None,
-    session_type: Annotated[
-        SessionType, typer.Option("--type", help="The session's type.")
-    ] = SessionType.morning,
-) -> None:
-    """Commit what changed outside a session; record the session's baseline."""
-    with _errors("pre-session"):
-        from gpthome_guard.session import pre_session as run_pre_session
-
-        root = _home(home)
-        result = run_pre_session(root, load_config(root), session_type.value)
-        if result.commit:
-            typer.echo(f"committed changes made outside a session: {result.commit[:12]}")
-        typer.echo(
-            f"baseline for the {session_type.value} session: {(result.head or 'no commit')[:12]}"
-        )
-        for line in result.pushed:
-            typer.echo(f"  {line}")
-
-
-@app.command("post-session")
-def post_session(
-    log: Annotated[
-        Path | None, typer.Option("--log", help="The session's log file.", show_default=False)
-    ] = None,
-    home: HomeOpt = None,
-    session_type: Annotated[
-        SessionType | None,
-        typer.Option(
-            "--type", help="The session's type (default: the log's Type: line).", show_default=False
-        ),
-    ] = None,
-) -> None:
-    """Check, repair and commit what the session left."""
-    with _errors("post-session"):
-        from gpthome_guard.session import post_session as run_post_session
-
-        root = _home(home)
-        result = run_post_session(
-            root, load_config(root), log, session_type.value if session_type else None
-        )
-        typer.echo(
-            f"session {result.session.id} ({result.session.type}): {result.log.status.value}"
-        )
-        for label, sha in (
-            ("agent's commit", result.agent_commit),
-            ("guard's commit", result.guard_commit),
-        ):
-            if sha:
-                typer.echo(f"{label}: {sha[:12]}")
-        for line in result.done:
-            typer.echo(f"  {line}")
-        for line in result.skipped:
-            typer.echo(f"  skipped {line}")
-        for line in result.pushed:
-            typer.echo(f"  {line}")
-        for path in result.kept:
-            typer.echo(f"  put back {printable(path)}: journal entries are append-only")
-        if result.held:
-            typer.echo(
-                f"  held back {len(result.held)} deletions (more than [session] "
-                "max_deletions, or a whole directory); the files are still in the home and "
-                "in history. To confirm them: guard restore --forget PATH...",
-                err=True,
-            )
-    code = (
-        ExitCode.SECURITY
-        if result.held
-        else ExitCode.OK
-        if result.ok and not result.kept
-        else ExitCode.FINDINGS
-    )
-    raise typer.Exit(int(code))
-
-
-@app.command("log")
-def log_command(
-    home: HomeOpt = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=0, help="Show at most N sessions.")
-    ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
-    color: ColorOpt = Color.auto,
-) -> None:
-    """The sessions in history, newest first, with a calendar."""
-    with _errors("log", fmt):
-        from gpthome_guard import history, render_log
-        from gpthome_guard.session import repo_for
-
-        root = _home(home)
-        records = history.sessions(repo_for(root, load_config(root)), limit)
-        if fmt is Format.json:
-            sys.stdout.write(render_log.log_json(records))
-        else:
-            sys.stdout.write(render_log.log_text(records, _use_color(color, sys.stdout)))
-
-
-@app.command()
-def restore(
-    paths: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Paths or globs to bring back (default: what the last session deleted).",
-            show_default=False,
-        ),
-    ] = None,
-    home: HomeOpt = None,
-    session: Annotated[
-        str | None, typer.Option("--session", help="What this session deleted.", show_default=False)
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option("--since", help="What was deleted since DATE.", show_default=False)
-    ] = None,
-    list_only: Annotated[bool, typer.Option("--list", help="Show what could be restored.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Change nothing.")] = False,
-    forget: Annotated[
-        bool,
-        typer.Option(
-            "--forget", help="Confirm deletions held back by post-session: delete PATHs for good."
-        ),
-    ] = False,
-) -> None:
-    """Bring back deleted files from history, as a commit of its own."""
-    with _errors("restore"):
-        from gpthome_guard import restore as restoring
-        from gpthome_guard.session import forget_held, locked, repo_for
-
-        root = _home(home)
-        config = load_config(root)
-        repo = repo_for(root, config)
-        if not repo.is_repo():
-            raise GuardError(f"{root} has no history; run `guard init {root}`")
-        guard_id = Identity(config.git.guard_name, config.git.guard_email)
-        with locked(repo, config.git.lock_timeout_s):
-            if forget:
-                gone = forget_held(repo, paths or [], guard_id)
-                typer.echo(f"deleted for good: {len(gone)} file(s)")
-                raise typer.Exit(0)
-            if not paths and session is None and since is None:
-                session = restoring.last_session(repo)
-            found = restoring.find_deletions(
-                repo, session=session, since=since, paths=list(paths or [])
-            )
-            if list_only:
-                for item in found:
-                    where = (
-                        f"{item.commit[:12]} (session {item.session or '-'}, {item.when})"
-                        if item.commit
-                        else "not yet committed"
-                    )
-                    typer.echo(f"{printable(item.path)}  deleted in {where}")
-                typer.echo(f"{len(found)} file(s) can be restored")
-                raise typer.Exit(0)
-            result = restoring.restore(
-                repo, found, guard_id, dry_run=dry_run, reason="Brought back with `guard restore`."
-            )
-        verb = "would restore" if dry_run else "restored"
-        for item in result.restored:
-            typer.echo(f"{verb} {printable(item.path)} from {item.source[:13]}")
-        for item in result.exists:
-            typer.echo(f"left {printable(item.path)}: a file is there again")
-        for item, why in result.skipped:
-            typer.echo(f"skipped {printable(item.path)}: {why}")
-        if result.commit:
-            typer.echo(f"committed {result.commit[:12]}")
-        if not (result.restored or result.exists or result.skipped):
-            typer.echo("nothing to restore")
 
 
 quarantine_app = typer.Typer(help="List, show and release quarantined files.", no_args_is_help=True)
@@ -598,6 +300,9 @@ def _wants_json(argv: list[str]) -> bool:
     return "--format=json" in argv or any(
         a == "--format" and b == "json" for a, b in itertools.pairwise(argv)
     )
+
+
+from gpthome_guard import cli_history  # noqa: E402, F401  (registers its commands on app)
 
 
 def main() -> None:
