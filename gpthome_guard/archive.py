@@ -111,7 +111,7 @@ def agent_message(
 ) -> str:
     """The message of the commit that holds exactly what the agent left (but the deletions
     held back, `held`, and the journal entries put back, `kept`)."""
-    summary = " ".join((log.summary or "").split())
+    summary = printable(" ".join((log.summary or "").split())).replace("\\x00", "")
     subject = _subject(
         f"session({session.type}): ",
         first_sentence(summary, SUBJECT_MAX) if summary else count_line(changes),

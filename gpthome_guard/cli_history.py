@@ -215,7 +215,7 @@ def restore(
             )
         verb = "would restore" if dry_run else "restored"
         for item in result.restored:
-            typer.echo(f"{verb} {printable(item.path)} from {item.source[:13]}")
+            typer.echo(f"{verb} {printable(item.path)} from {item.shown_source}")
         for item in result.exists:
             typer.echo(f"left {printable(item.path)}: a file is there again")
         for item, why in result.skipped:

@@ -73,6 +73,8 @@ class Repo:
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GIT_OPTIONAL_LOCKS"] = "0"
         env["LC_ALL"] = "C"
+        # names from the tree are names, never globs (a file may be called `dreams/*.md`)
+        env["GIT_LITERAL_PATHSPECS"] = "1"
         env.update(extra or {})
         return env
 
@@ -179,9 +181,13 @@ class Repo:
         if self.git_dir != (self.work_tree / ".git"):
             self.run("config", "core.worktree", str(self.work_tree))
 
-    def stage(self, pathspecs: Sequence[str]) -> None:
-        """Stage additions, changes and deletions under the pathspecs; never a gitlink."""
-        self.run("add", "-A", "--ignore-errors", "--", *pathspecs, check=False)
+    def stage(self, pathspecs: Sequence[str], *, magic: bool = False, force: bool = False) -> None:
+        """Stage additions, changes and deletions under the pathspecs; never a gitlink.
+        Pathspecs are literal names unless `magic` (for the guard's own `:(exclude)`s)."""
+        env = {"GIT_LITERAL_PATHSPECS": "0"} if magic else None
+        # force: a .gitignore the agent planted must not hide its content from the archive
+        flags = ["-A", "--ignore-errors", *(["--force"] if force else [])]
+        self.run("add", *flags, "--", *pathspecs, check=False, env=env)
         # a nested repository is staged as a gitlink (mode 160000): take it out again
         # (security.md 1.1); only the staged changes are read, not the whole index
         base = self.head() or self.run("hash-object", "-t", "tree", "/dev/null").decode().strip()
@@ -196,6 +202,7 @@ class Repo:
             base,
             "--",
             *pathspecs,
+            env=env,
         ).split(b"\0")
         for meta, name in zip(raw[::2], raw[1::2], strict=False):
             if meta.split(b" ")[1:2] == [b"160000"]:

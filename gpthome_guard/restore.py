@@ -32,6 +32,10 @@ class Deletion:
     def source(self) -> str:
         return f"{self.commit}^" if self.commit else "HEAD"
 
+    @property
+    def shown_source(self) -> str:
+        return f"{self.commit[:12]}^" if self.commit else "HEAD"
+
 
 @dataclass(slots=True)
 class RestoreResult:
@@ -72,26 +76,33 @@ def find_deletions(
         "--diff-filter=D",
         "--name-only",
         "-z",
-        "--format=%x1e%H%x1f%cI%x1f%(trailers:key=Guard-Session,valueonly)%x1f",
+        "--format=%x1e%H%x1f%cI%x1f%(trailers:key=Guard-Session,valueonly)%x1f"
+        "%(trailers:key=Guard-Phase,valueonly)%x1f",
     ]
     if since:
         args.append(f"--since={since}")
-    out = repo.run(*args, "HEAD", "--", *specs)
+    # the user's PATHs may be globs: pathspec magic on for this one call
+    out = repo.run(*args, "HEAD", "--", *specs, env={"GIT_LITERAL_PATHSPECS": "0"})
     in_head = set(repo.run("ls-tree", "-r", "-z", "--name-only", "HEAD").split(b"\0"))
     found: dict[str, Deletion] = {}
     for record in out.split(b"\x1e")[1:]:
-        # "<sha>\x1f<date>\x1f<session>\n\x1f\0\n<path>\0<path>\0..." (git 2.39, -z)
+        # "<sha>\x1f<date>\x1f<session>\n\x1f<phase>\n\x1f\0\n<path>\0..." (git 2.39, -z)
         head, _, names = record.partition(b"\x1f\0")
-        sha, when, who = ([*head.split(b"\x1f"), b"", b""])[:3]
+        sha, when, who, phase = ([*head.split(b"\x1f"), b"", b"", b""])[:4]
         sid = who.decode("utf-8", "replace").strip() or None
         if session is not None and sid != session:
+            continue
+        if phase.strip() == b"repair":  # the guard's quarantines: `guard quarantine release`
             continue
         for raw in names.lstrip(b"\n").split(b"\0"):
             if raw and raw not in in_head:
                 name = os.fsdecode(raw)
                 found.setdefault(name, Deletion(name, sha.decode(), sid, when.decode()))
     if session is None and since is None:  # deleted in the work tree, not yet committed
-        for raw in repo.run("ls-files", "--deleted", "-z", "--", *specs).split(b"\0"):
+        deleted = repo.run(
+            "ls-files", "--deleted", "-z", "--", *specs, env={"GIT_LITERAL_PATHSPECS": "0"}
+        )
+        for raw in deleted.split(b"\0"):
             if raw:
                 found.setdefault(os.fsdecode(raw), Deletion(os.fsdecode(raw), None, None, None))
     return sorted(found.values(), key=lambda d: d.path)
@@ -118,12 +129,13 @@ def restore(
             result.skipped.append((item, f"{size} bytes: restore it by hand"))
             continue
         if not dry_run:
-            write_file(
-                home,
-                item.path,
-                repo.run("cat-file", "blob", meta[2]),
-                0o755 if meta[0] == "100755" else 0o644,
-            )
+            data = repo.run("cat-file", "blob", meta[2])
+            try:
+                write_file(home, item.path, data, 0o755 if meta[0] == "100755" else 0o644)
+            except (OSError, UsageError) as exc:  # a parent is now a link or a file, ...
+                why = exc.strerror if isinstance(exc, OSError) else str(exc)
+                result.skipped.append((item, f"cannot write it there ({why})"))
+                continue
         result.restored.append(item)
     if result.restored and not dry_run:
         repo.stage([d.path for d in result.restored])
@@ -174,7 +186,7 @@ def _message(restored: list[Deletion], reason: str) -> str:
         f"deleted in session {sessions[0]}" if len(sessions) == 1 else "deleted earlier"
     )
     lines = [subject[: archive.SUBJECT_MAX], "", reason, "", "Restored:",
-             *(f"  - {printable(d.path)} (from {d.source[:13]})" for d in restored[:200]), "",
+             *(f"  - {printable(d.path)} (from {d.shown_source})" for d in restored[:200]), "",
              archive.trailers([("Guard-Phase", "restore"),
                                ("Guard-Session", sessions[0] if len(sessions) == 1 else None),
                                ("Guard-Restores", ",".join(commits) or "HEAD"),

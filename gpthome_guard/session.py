@@ -25,6 +25,7 @@ from gpthome_guard.conventions import CONTENT_DIRS
 from gpthome_guard.errors import GuardError
 from gpthome_guard.generate import guide
 from gpthome_guard.gitrepo import Change, Identity, Repo
+from gpthome_guard.models import printable
 from gpthome_guard.plan import Plan, Rewrite
 from gpthome_guard.reader import Item
 from gpthome_guard.repair import all_repaired, prepare
@@ -51,6 +52,42 @@ IGNORED = ("/runner/", "/logs/", "/.env", "/.env.*", "/sessions.db", "/quarantin
 STATE_DIR = "gpthome-guard"
 MAX_LOG_BYTES = 32 * 1024 * 1024
 STALE_INDEX_LOCK_S = 60
+
+
+# What is never committed, whatever the home's own .gitignore (the agent can edit it) says:
+# passed as exclude pathspecs to every whole-home staging, and written to info/exclude.
+NEVER_STAGED = (
+    ":(exclude)runner",
+    ":(exclude)logs",
+    ":(exclude).env",
+    ":(exclude).env.*",
+    ":(exclude)sessions.db",
+    ":(exclude)quarantine",
+)
+
+
+def _stage_agent(repo: Repo) -> None:
+    """Everything in the agent's directories: the served ones whatever ignore files it
+    planted there; sandbox/ and projects/ minus caches (node_modules, .venv, ...)."""
+    _write_exclude(repo)
+    repo.stage(list(CONTENT_DIRS), force=True)
+    repo.stage([d for d in WRITABLE if d not in CONTENT_DIRS])
+
+
+def _stage_home(repo: Repo) -> None:
+    _write_exclude(repo)
+    repo.stage([".", *NEVER_STAGED], magic=True)
+
+
+def _write_exclude(repo: Repo) -> None:
+    info = repo.git_dir / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    text = "\n".join([IGNORE_BEGIN, *IGNORED, IGNORE_END]) + "\n"
+    target = info / "exclude"
+    if not target.is_symlink() and (not target.exists() or target.read_text() != text):
+        tmp = info / ".exclude.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
 
 
 def repo_for(home: Path, config: GuardConfig) -> Repo:
@@ -131,7 +168,7 @@ def init_home(home: Path, config: GuardConfig, git_dir: str | None = None) -> In
         result.created.append(str(repo.git_dir))
     _, guard = _identities(config)
     with locked(repo, config.git.lock_timeout_s):
-        repo.stage(["."])
+        _stage_home(repo)
         changes = repo.staged()
         what = "adopt the existing home as the baseline" if result.adopted else "lay out the home"
         message = (
@@ -150,6 +187,10 @@ def _write_new(path: Path, text: str, result: InitResult) -> None:
 
 
 def _ensure_ignore_block(path: Path, result: InitResult) -> None:
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise GuardError(
+            f"{path} is not a regular file (a link?); replace it with a file and rerun `guard init`"
+        )
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     block = "\n".join([IGNORE_BEGIN, *IGNORED, IGNORE_END]) + "\n"
     if IGNORE_BEGIN in old and IGNORE_END in old:
@@ -180,7 +221,7 @@ def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult
     now = dt.datetime.now(dt.UTC)
     session = archive.Session(now.strftime("%Y%m%d-%H%M%S"), session_type)
     with locked(repo, config.git.lock_timeout_s):
-        repo.stage(["."])
+        _stage_home(repo)
         changes = repo.staged()
         commit = repo.commit(archive.external_message(session, changes), guard, guard)
         head = repo.head()
@@ -262,7 +303,7 @@ def post_session(
     with locked(repo, config.git.lock_timeout_s):
         # 1. exactly what the agent left, unless a killed run already committed it
         if not _head_is(repo, session.id, "agent"):
-            repo.stage(list(WRITABLE))
+            _stage_agent(repo)
             result.held, result.kept = _safeguard(repo, config, repo.staged())
             changes = repo.staged()
             message = archive.agent_message(session, log, changes, result.held, result.kept)
@@ -337,8 +378,8 @@ def _safeguard(
     gone += [c.old_path for c in changes if c.status == "R" and c.old_path]
     if not gone:
         return [], []
-    emptied = [d for d in WRITABLE if (tracked := _tracked(repo, d)) and all(
-        p in gone for p in tracked)]  # fmt: skip
+    emptied = [d for d in WRITABLE if len(tracked := _tracked(repo, d)) > 1 and all(
+        p in gone for p in tracked)]  # a whole directory (of more than one file)  # fmt: skip
     held = sorted(gone) if len(gone) > config.session.max_deletions or emptied else []
     kept = (
         []
@@ -379,7 +420,7 @@ def forget_held(repo: Repo, paths: list[str], guard: Identity) -> list[str]:
     message = (
         f"restore: forget {len(paths)} deletion(s) held back, confirmed by the operator\n"
         "\n"
-        + "\n".join(f"  - {p}" for p in paths)
+        + "\n".join(f"  - {printable(p)}" for p in paths)
         + "\n\n"
         + archive.trailers([("Guard-Phase", "forget"), ("Guard-Version", __version__)])
         + "\n"
