@@ -396,17 +396,13 @@ def _safeguard(
             if blob is not None and not os.path.lexists(repo.work_tree / path):
                 _write_back(repo.work_tree, path, blob)
     if held:
-        _write_state(repo, "held.json", {"paths": held})
+        _write_state(repo, "held.json", {"paths": sorted(_held(repo) | set(held))})
     return held, kept
 
 
 def forget_held(repo: Repo, paths: list[str], guard: Identity) -> list[str]:
     """Confirm deletions post-session held back: delete them and commit that."""
-    state = repo.git_dir / STATE_DIR / "held.json"
-    try:
-        held = set(json.loads(state.read_text(encoding="utf-8")).get("paths", []))
-    except (OSError, ValueError):
-        held = set()
+    held = _held(repo)
     unknown = [p for p in paths if p not in held]
     if unknown or not paths:
         raise GuardError(
@@ -428,6 +424,15 @@ def forget_held(repo: Repo, paths: list[str], guard: Identity) -> list[str]:
     repo.commit(message, guard, guard)
     _write_state(repo, "held.json", {"paths": sorted(held - set(paths))})
     return paths
+
+
+def _held(repo: Repo) -> set[str]:
+    """Deletions held back and not yet confirmed, over all sessions."""
+    try:
+        data = json.loads((repo.git_dir / STATE_DIR / "held.json").read_text(encoding="utf-8"))
+        return {str(p) for p in data.get("paths", [])}
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def _tracked(repo: Repo, directory: str) -> list[str]:
