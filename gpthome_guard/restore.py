@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,10 +193,3 @@ def _message(restored: list[Deletion], reason: str) -> str:
                                ("Guard-When", dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")),
                                ("Guard-Version", __version__)])]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def is_regular(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except FileNotFoundError:
-        return False
