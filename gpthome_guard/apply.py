@@ -185,6 +185,8 @@ class _Fs:
         where = f"{directory}/{final}"
         self._record(fs_rel, where, action, size, digest, findings)
         os.rename(src_name, final, src_dir_fd=self.dir(src_dir), dst_dir_fd=dst_fd)
+        os.fsync(dst_fd)  # the move is on disk before the run goes on
+        os.fsync(self.dir(src_dir))
         self.step()
         return where
 
@@ -275,6 +277,7 @@ class _Fs:
         self._store(action.fs_path, current, "fixed", action, "originals/", renamed)
         tmp = self._write_new(dir_fd, action.new_text.encode("utf-8"), like=like)
         os.rename(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.fsync(dir_fd)  # the new name is on disk, not only the new bytes
         self.step()
         if action.rename_to:
             os.unlink(name, dir_fd=dir_fd)
@@ -332,6 +335,7 @@ class _Fs:
                 self._move_out(action.path, action.fs_path, action.findings, None, None)
             )
         os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.fsync(dir_fd)
         self.step()
         outcome.done.append(
             f"restored {action.path} from {action.commit[:12]} (the invalid "
