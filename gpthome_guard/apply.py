@@ -22,14 +22,13 @@ from pathlib import Path
 from gpthome_guard import faults
 from gpthome_guard.errors import GuardError
 from gpthome_guard.plan import Change, Outcome, Plan, Quarantine, RestorePage, Rewrite, sha256
-from gpthome_guard.reader import display
+from gpthome_guard.reader import display, read_regular
 
 QUARANTINE = "quarantine"
 MANIFEST = "manifest.jsonl"
 TMP_PREFIX = ".guard-"
 TMP_SUFFIX = ".tmp"
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -103,19 +102,7 @@ class _Fs:
 
     def _read(self, dir_fd: int, name: str) -> bytes | None:
         """The bytes of a regular file, or None if it is anything else or gone."""
-        try:
-            fd = os.open(name, _READ, dir_fd=dir_fd)
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
+        return read_regular(name, dir_fd=dir_fd)
 
     def _write_new(
         self, dir_fd: int, data: bytes, mode: int = 0o644, like: os.stat_result | None = None

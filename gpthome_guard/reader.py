@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from gpthome_guard.config import Limits
 from gpthome_guard.conventions import PAGES, SKIPPED_NAMES, kind_of
@@ -25,6 +26,29 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 def display(name: str) -> str:
     """A path as text that is safe to print: undecodable bytes and control characters escaped."""
     return printable(os.fsencode(name).decode("utf-8", "backslashreplace"))
+
+
+def read_regular(
+    name: str | Path, limit: int | None = None, dir_fd: int | None = None
+) -> bytes | None:
+    """A regular file's bytes (at most `limit`), read without following a link or blocking
+    on a FIFO; None when it is anything else, gone or unreadable."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, left = [], limit if limit is not None else -1
+        while left != 0 and (chunk := os.read(fd, 1 << 20 if left < 0 else min(left, 1 << 20))):
+            chunks.append(chunk)
+            left = left - len(chunk) if left > 0 else left
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)

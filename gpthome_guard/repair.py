@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from gpthome_guard.documents import parse_document
 from gpthome_guard.gitrepo import Repo
 from gpthome_guard.models import Severity, ValidationReport
 from gpthome_guard.plan import PAGE_KINDS, FileState, Outcome, Plan, Rewrite, build_plan
+from gpthome_guard.reader import read_regular
 from gpthome_guard.validate import FixContext, Selection, validate_home
 
 MAX_HISTORY = 200  # commits searched for a page's last good version
@@ -42,24 +42,12 @@ def _taken(home: Path, states: list[FileState]) -> frozenset[str]:
     for state in states:
         if state.fix is not None and state.fix.name != state.fs_path.rpartition("/")[2]:
             target = f"{state.fs_path.rpartition('/')[0]}/{state.fix.name}"
-            if os.path.lexists(home / target) and _bytes(home / target) != state.fix.data:
+            if (
+                os.path.lexists(home / target)
+                and read_regular(home / target, 16 * 1024 * 1024) != state.fix.data
+            ):
                 taken.add(target)  # (holding the fixed bytes: an interrupted run's rename)
     return frozenset(taken)
-
-
-def _bytes(path: Path) -> bytes | None:
-    """A regular file's bytes, read without following a link or blocking on a FIFO."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > 16 * 1024 * 1024:
-            return None
-        return os.read(fd, st.st_size + 1)
-    finally:
-        os.close(fd)
 
 
 def _with_last_good(state: FileState, repo: Repo | None, limits: Limits) -> FileState:

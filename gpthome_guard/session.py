@@ -11,7 +11,6 @@ import datetime as dt
 import fcntl
 import json
 import os
-import stat
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from gpthome_guard.generate import guide
 from gpthome_guard.gitrepo import Change, Identity, Repo
 from gpthome_guard.models import printable
 from gpthome_guard.plan import Plan, Rewrite
-from gpthome_guard.reader import Item
+from gpthome_guard.reader import Item, read_regular
 from gpthome_guard.repair import all_repaired, prepare
 from gpthome_guard.sessionlog import SessionLog, parse_session_log
 from gpthome_guard.validate import FixContext, Selection
@@ -268,22 +267,7 @@ class PostResult:
 
 def read_log(path: Path | None) -> bytes:
     """The session log, read without following a link and at most MAX_LOG_BYTES of it."""
-    if path is None:
-        return b""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return b""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""
-        chunks, left = [], MAX_LOG_BYTES
-        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return (read_regular(path, MAX_LOG_BYTES) or b"") if path is not None else b""
 
 
 def post_session(
