@@ -302,7 +302,8 @@ def _wants_json(argv: list[str]) -> bool:
     )
 
 
-from gpthome_guard import cli_history  # noqa: E402, F401  (registers its commands on app)
+# the other command modules register their commands on app when imported
+from gpthome_guard import cli_doctor, cli_history, cli_report  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""cli: `guard doctor` (being written)."""

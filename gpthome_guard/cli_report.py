@@ -1,0 +1,1 @@
+"""cli: `guard report` (being written)."""
