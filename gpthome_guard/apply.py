@@ -287,7 +287,19 @@ class _Fs:
                 outcome.skipped.append(f"{action.path}: changed since it was read; left as it is")
                 return
         size = st.st_size if stat.S_ISREG(st.st_mode) else None
-        where = self._move_out(action.path, action.fs_path, action.findings, action.sha256, size)
+        kind = "removed" if action.remove else "quarantined"
+        where = self._move_out(
+            action.path, action.fs_path, action.findings, action.sha256, size, kind
+        )
+        stored_dir, _, stored = where.rpartition("/")
+        if action.remove:  # recorded in the manifest; the thing itself holds no data
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stored, dir_fd=self.dir(stored_dir))
+            self.step()
+            outcome.done.append(f"removed {action.path} (recorded in {self.run_dir})")
+            return
+        if action.private and stat.S_ISREG(st.st_mode):
+            os.chmod(stored, 0o600, dir_fd=self.dir(stored_dir))
         outcome.quarantined.append(where)
         outcome.done.append(f"quarantined {action.path} -> {display(where)}")
 

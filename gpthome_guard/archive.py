@@ -108,6 +108,8 @@ def agent_message(
     changes: Sequence[Change],
     held: Sequence[str] = (),
     kept: Sequence[str] = (),
+    incidents: Sequence[str] = (),
+    set_aside: Sequence[str] = (),
 ) -> str:
     """The message of the commit that holds exactly what the agent left (but the deletions
     held back, `held`, and the journal entries put back, `kept`)."""
@@ -144,6 +146,10 @@ def agent_message(
                       [printable(p) for p in kept]),
              *_listed(f"Deletions held back ({len(held)}: too many, or a whole directory); "
                       "confirm with `guard restore --forget PATH`", [printable(p) for p in held]),
+             *_listed("Security incidents (also in the alert log)",
+                      [printable(p) for p in incidents]),
+             *_listed("Set aside before this commit (in quarantine/, never committed)",
+                      [printable(p) for p in set_aside]),
              "",
              trailers([("Guard-Session", session.id), ("Guard-Session-Type", session.type),
                        ("Guard-Phase", "agent"), ("Guard-Log", session.log),
@@ -153,6 +159,7 @@ def agent_message(
                        ("Guard-Changed", sum(c.status in "MT" for c in changes)),
                        ("Guard-Deleted", len(deleted)), ("Guard-Renamed", len(renamed)),
                        ("Guard-Held", len(held) or None), ("Guard-Kept", len(kept) or None),
+                       ("Guard-Incidents", len(incidents) or None),
                        ("Guard-Version", __version__)])]  # fmt: skip
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from gpthome_guard.config import DEFAULT_CONFIG, load_config
 from gpthome_guard.errors import ExitCode, GuardError
 from gpthome_guard.gitrepo import Identity
 from gpthome_guard.models import printable
+
+if TYPE_CHECKING:
+    from gpthome_guard.intake import Intake
 
 
 class SessionType(StrEnum):
@@ -68,6 +71,7 @@ def pre_session(
 
         root = _home(home)
         result = run_pre_session(root, load_config(root), session_type.value)
+        _echo_intake(result.intake)
         if result.commit:
             typer.echo(f"committed changes made outside a session: {result.commit[:12]}")
         typer.echo(
@@ -75,6 +79,20 @@ def pre_session(
         )
         for line in result.pushed:
             typer.echo(f"  {line}")
+    if result.intake.incidents:
+        raise typer.Exit(int(ExitCode.SECURITY))
+
+
+def _echo_intake(intake: Intake) -> None:
+    """What the audit did before the commit; incidents on stderr (cron mails stderr)."""
+    for note in intake.notes:
+        typer.echo(f"  note: {note}")
+    for line in intake.done:
+        typer.echo(f"  {line}")
+    for line in intake.skipped:
+        typer.echo(f"  skipped {line}")
+    for line in intake.incidents:
+        typer.echo(f"security incident: {line}", err=True)
 
 
 @app.command("post-session")
@@ -101,6 +119,7 @@ def post_session(
         typer.echo(
             f"session {result.session.id} ({result.session.type}): {result.log.status.value}"
         )
+        _echo_intake(result.intake)
         for label, sha in (
             ("agent's commit", result.agent_commit),
             ("guard's commit", result.guard_commit),
@@ -124,9 +143,9 @@ def post_session(
             )
     code = (
         ExitCode.SECURITY
-        if result.held
+        if result.held or result.intake.incidents
         else ExitCode.OK
-        if result.ok and not result.kept
+        if result.ok and not result.kept and not result.intake.set_aside
         else ExitCode.FINDINGS
     )
     raise typer.Exit(int(code))

@@ -77,6 +77,71 @@ class SessionSettings(BaseModel):
         description="A session deleting more files than this (or a whole directory) "
         "has all its deletions held back until `guard restore --forget`.",
     )
+    max_archived_file_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1,
+        description="A file larger than this is kept out of git (quarantined, mode 600).",
+    )
+    max_session_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1,
+        description="What one session may add to the archive; files beyond are quarantined.",
+    )
+    max_session_files: int = Field(
+        50_000, ge=1, description="How many files one session may add or change."
+    )
+    min_free_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="Free disk needed (beyond what the session wrote) before writing anything.",
+    )
+
+
+class AccessSettings(BaseModel):
+    """The map of the home (defaults in code; these lists only add to them) and the audit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    forbidden: list[str] = Field(
+        default_factory=list,
+        description="More top-level paths the agent must not touch (runner, logs, .env, "
+        "sessions.db, guard.toml, quarantine and .git always are).",
+    )
+    read_only: list[str] = Field(
+        default_factory=list,
+        description="More top-level paths the agent may only read (visitors, GPT.md, "
+        "README.md and .gitignore always are).",
+    )
+    agent_user: str = Field(
+        "",
+        description="The agent's Unix user, if it has its own: new files in visitors/ owned "
+        "by another user are the API's, not the agent's; `guard doctor` checks this user.",
+    )
+    hash_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=0, description="Files up to this size get a SHA-256 in the baseline."
+    )
+    alert_log: str = Field(
+        "",
+        description="An absolute path to append security incidents to (default: "
+        "gpthome-guard/alerts.log in the git directory).",
+    )
+
+
+class SecretSettings(BaseModel):
+    """Where the real credentials are, so no file holding one is ever committed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    env_files: list[str] = Field(
+        default_factory=lambda: [".env", "runner/.env"],
+        description="dotenv files (relative to the home, or absolute) whose values are "
+        "searched for, also base64-, hex- and URL-encoded.",
+    )
+    environment: bool = Field(
+        True,
+        description="Also search for the values of the guard's own environment variables "
+        "named like credentials (*KEY*, *TOKEN*, *SECRET*, *PASSWORD*).",
+    )
 
 
 class GuardConfig(BaseModel):
@@ -85,6 +150,8 @@ class GuardConfig(BaseModel):
     limits: Limits = Limits()
     git: GitSettings = GitSettings()
     session: SessionSettings = SessionSettings()
+    access: AccessSettings = AccessSettings()
+    secrets: SecretSettings = SecretSettings()
 
 
 DEFAULT_CONFIG = GuardConfig()
@@ -165,6 +232,8 @@ def default_config_toml() -> str:
         ("limits", Limits),
         ("git", GitSettings),
         ("session", SessionSettings),
+        ("access", AccessSettings),
+        ("secrets", SecretSettings),
     )
     for section, model in sections:
         lines += ["", f"[{section}]"]

@@ -8,11 +8,15 @@ environment into `os.environ`, so it cannot drop an inherited `GIT_DIR`, `GIT_IN
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gpthome_guard import faults
 from gpthome_guard.errors import GuardError
@@ -78,14 +82,17 @@ class Repo:
         env.update(extra or {})
         return env
 
-    def _exec(
-        self, args: Sequence[str], stdin: bytes | None, env: dict[str, str] | None, timeout: float
-    ) -> subprocess.CompletedProcess[bytes]:
-        command = [
+    def _command(self, args: Sequence[str]) -> list[str]:
+        return [
             "git", f"--git-dir={self.git_dir}", f"--work-tree={self.work_tree}",
             # the home may belong to the agent's user: trust this one repository, by name
             "-c", f"safe.directory={self.work_tree}", *_HARDENING, *args,
         ]  # fmt: skip
+
+    def _exec(
+        self, args: Sequence[str], stdin: bytes | None, env: dict[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[bytes]:
+        command = self._command(args)
         try:
             return subprocess.run(
                 command, input=stdin, capture_output=True, env=self._env(env),
@@ -110,6 +117,58 @@ class Repo:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
             raise GuardError(f"git {args[0]} failed: {lines[-1] if lines else result.returncode}")
         return result.stdout
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        *args: str,
+        stdin: Iterable[bytes],
+        env: dict[str, str] | None = None,
+        timeout: float = TIMEOUT_S,
+    ) -> Iterator[IO[bytes]]:
+        """git's stdout as a stream, for output too large to hold at once (`cat-file
+        --batch`). `stdin` is fed from a thread, so that git never waits on a full pipe while
+        we wait on git. Leaving the block stops git: the caller reads only what it wants."""
+        with tempfile.TemporaryFile() as errors:  # a file: a chatty git cannot block on it
+            try:
+                proc = subprocess.Popen(
+                    self._command(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=errors, env=self._env(env), cwd=self.work_tree,
+                )  # fmt: skip
+            except FileNotFoundError:
+                raise GuardError("git is not installed; install git and rerun") from None
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            late = threading.Event()
+
+            def stop() -> None:
+                late.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, stop)
+            feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
+            timer.start()
+            feeder.start()
+            try:
+                yield proc.stdout
+            except GuardError:  # the caller found the output cut short: say why, if git did
+                proc.kill()
+                proc.wait()
+                errors.seek(0)
+                lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+                if late.is_set():
+                    message = f"git {args[0]} took longer than {timeout:.0f} s; gave up"
+                    raise GuardError(message) from None
+                if lines:
+                    raise GuardError(f"git {args[0]} failed: {lines[-1]}") from None
+                raise
+            finally:
+                proc.kill()
+                proc.stdout.close()
+                feeder.join()  # its next write fails, if it had any left
+                proc.wait()
+                timer.cancel()
+                faults.step()
 
     # --- questions ---------------------------------------------------------------------
 
@@ -171,6 +230,27 @@ class Repo:
             "diff-tree", "-r", "-z", "--name-status", "-M", "--no-commit-id", "--root",
             "--no-ext-diff", commit, "--",
         ))  # fmt: skip
+
+    def worktree_changes(self, pathspecs: Sequence[str]) -> list[tuple[str, str]]:
+        """(status, path) of every file under the pathspecs that differs from the index or is
+        untracked and not ignored: `M`, `A` (untracked), `D` or `T`. Renames are not
+        paired (a rename is a `D` and an `A`). Run only once nested repositories are gone."""
+        out = self.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all",
+            "--ignore-submodules=all", "--no-renames", "--", *pathspecs,
+        )  # fmt: skip
+        changes = []
+        for entry in out.split(b"\0"):
+            if len(entry) < 4:
+                continue
+            xy, path = entry[:2].decode("ascii", "replace"), _name(entry[3:])
+            if xy == "??":
+                changes.append(("A", path))
+            elif "D" in xy:
+                changes.append(("D", path))
+            else:
+                changes.append(("T" if "T" in xy else "M", path))
+        return changes
 
     # --- changes -----------------------------------------------------------------------
 
@@ -245,6 +325,15 @@ class Repo:
             env=env,
         )
         return self.head()
+
+
+def _feed(pipe: IO[bytes], chunks: Iterable[bytes]) -> None:
+    try:
+        with pipe:
+            for chunk in chunks:
+                pipe.write(chunk)
+    except (BrokenPipeError, ValueError):  # git stopped reading (it was killed): nothing to do
+        pass
 
 
 def _name_status(out: bytes) -> list[Change]:

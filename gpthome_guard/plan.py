@@ -58,6 +58,8 @@ class Quarantine(BaseModel):
     fs_path: str = Field(exclude=True)
     sha256: str | None  # None when it was not read (a link, a FIFO, a file too large)
     findings: tuple[Change, ...]
+    remove: bool = False  # a FIFO, socket or device: recorded, then removed (it holds no data)
+    private: bool = False  # a secret or an oversized file: mode 600, never committed
 
 
 class RestorePage(BaseModel):

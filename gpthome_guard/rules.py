@@ -395,6 +395,106 @@ _RULES = [
         '{"headline": "B"}',
     ),
     Rule("J404", "json-non-finite", E, "NaN and Infinity are not JSON.", '{"n": NaN}', '{"n": 0}'),
+    # A6xx: the access audit (what the agent may touch), S7xx: secrets
+    Rule(
+        "A601",
+        "forbidden-path-changed",
+        E,
+        "A path the agent must not touch (runner/, logs/, .env, sessions.db, guard.toml, "
+        "quarantine/, .git) was added, changed or removed during the session: a security incident.",
+        "runner/wake.sh: content changed",
+        "(runner/ as it was before the session)",
+    ),
+    Rule(
+        "A602",
+        "read-only-path-changed",
+        E,
+        "A read-only path (visitors/, GPT.md, README.md, .gitignore) was changed during the "
+        "session; it is put back from git and the changed version is kept in the quarantine.",
+        "visitors/2026-01-16-ana.md: content changed",
+        "(visitors/ as the visitors left it)",
+    ),
+    Rule(
+        "A603",
+        "outside-agent-directories",
+        E,
+        "A new file or directory outside the agent's six directories; it is quarantined.",
+        "notes.md (at the home's root)",
+        "thoughts/2026-01-16-notes.md",
+    ),
+    Rule(
+        "A604",
+        "link-in-agent-directory",
+        E,
+        "A symbolic link in the agent's directories could make the guard, git or the site read "
+        "or write elsewhere; the link itself is quarantined (never what it points to).",
+        "sandbox/secrets -> ../runner/.env",
+        "sandbox/notes.txt (a file)",
+    ),
+    Rule(
+        "A605",
+        "special-file",
+        E,
+        "A FIFO, socket or device in the agent's directories can hang a reader; it is recorded "
+        "and removed (it holds no data).",
+        "projects/pipe (a FIFO)",
+        "projects/data.txt (a file)",
+    ),
+    Rule(
+        "A606",
+        "nested-repository",
+        E,
+        "A .git directory or file in the agent's directories makes git run that repository's "
+        "settings as the guard's user; it is quarantined before any git command runs.",
+        "sandbox/tool/.git/",
+        "sandbox/tool/ (plain files, archived by the home's own history)",
+    ),
+    Rule(
+        "A607",
+        "git-control-file",
+        E,
+        "A planted .gitignore, .gitattributes or .gitmodules could hide files from the archive "
+        "or change how git stores them; it is quarantined.",
+        "thoughts/.gitignore containing *",
+        "(no ignore files in the agent's directories)",
+    ),
+    Rule(
+        "A608",
+        "hard-link-in-agent-directory",
+        E,
+        "A file with more than one name (a hard link) may be the same file as one outside the "
+        "agent's directories; it is quarantined.",
+        "sandbox/env (a hard link to .env)",
+        "sandbox/env-example (a copy, with no real values)",
+    ),
+    Rule(
+        "A609",
+        "file-too-large-to-archive",
+        E,
+        "A file larger than [session] max_archived_file_bytes is kept out of git (quarantined, "
+        "mode 600) so a runaway session cannot bloat the history.",
+        "sandbox/dump.bin (2 GB)",
+        "sandbox/summary.txt (the part worth keeping)",
+    ),
+    Rule(
+        "A610",
+        "session-budget-exceeded",
+        E,
+        "The session wrote more than [session] max_session_bytes or max_session_files; the files "
+        "beyond the budget are kept out of git (quarantined, mode 600).",
+        "projects/gen/ (90,000 generated files)",
+        "projects/gen/ (the generator, not its output)",
+    ),
+    Rule(
+        "S701",
+        "secret",
+        E,
+        "A credential (a value from .env, or a well-known key format) is in a file; the file is "
+        "kept out of git (quarantined, mode 600) and the secret is never printed: a security "
+        "incident. Rotate the credential if the file was shared anywhere.",
+        "thoughts/2026-01-16-debug.md containing ANTHROPIC_API_KEY=sk-ant-...",
+        "thoughts/2026-01-16-debug.md mentioning 'the API key' without its value",
+    ),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}

