@@ -35,7 +35,10 @@ def test_override_one_limit():
             "[limits]\ntitle_max_chars = 0\n",
             "guard.toml:2: limits.title_max_chars: input should be",
         ),
-        ("[limitz]\n", "guard.toml:1: unknown setting limitz; known here: access, git, limits, secrets, session"),
+        (
+            "[limitz]\n",
+            "guard.toml:1: unknown setting limitz; known here: access, git, limits, secrets, session",
+        ),
     ],
 )
 def test_bad_config_names_the_line(text, expected):
