@@ -37,7 +37,8 @@ def test_override_one_limit():
         ),
         (
             "[limitz]\n",
-            "guard.toml:1: unknown setting limitz; known here: access, git, limits, secrets, session",
+            "guard.toml:1: unknown setting limitz; "
+            "known here: access, git, limits, secrets, session",
         ),
     ],
 )
