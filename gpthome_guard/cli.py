@@ -70,22 +70,39 @@ def validate(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
     color: ColorOpt = Color.auto,
     jobs: JobsOpt = 0,
+    staged: Annotated[
+        bool,
+        typer.Option(
+            "--staged", help="Check what git's index holds (the next commit), not the files."
+        ),
+    ] = False,
 ) -> None:
     """Check content files against the conventions."""
     with _errors("validate", fmt):
         root = _home(home)
         config = load_config(root)
-        progress = _Progress(sys.stderr.isatty() and fmt is not Format.json)
+        progress = _Progress(sys.stderr.isatty() and fmt is not Format.json and not staged)
         try:
-            report = validate_home(
-                root,
-                select(root, [str(p) for p in paths or []]),
-                config.limits,
-                jobs=jobs,
-                keep_files=fmt is Format.json,
-                on_total=progress.start,
-                progress=progress.step,
-            )
+            if staged:  # a git hook's GIT_INDEX_FILE names the index being committed
+                from gpthome_guard.staged import validate_staged
+
+                report = validate_staged(
+                    root,
+                    config,
+                    [str(p) for p in paths or []],
+                    index=os.environ.get("GIT_INDEX_FILE"),
+                    keep_files=fmt is Format.json,
+                )
+            else:
+                report = validate_home(
+                    root,
+                    select(root, [str(p) for p in paths or []]),
+                    config.limits,
+                    jobs=jobs,
+                    keep_files=fmt is Format.json,
+                    on_total=progress.start,
+                    progress=progress.step,
+                )
         finally:
             progress.close()
         out = render.VALIDATION_RENDERERS[fmt.value](report, _use_color(color, sys.stdout))
