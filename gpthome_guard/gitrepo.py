@@ -306,9 +306,12 @@ class Repo:
         args = ("diff", "--cached", "--quiet", "--ignore-submodules=all")
         return self._exec(args, None, None, TIMEOUT_S).returncode == 1
 
-    def commit(self, message: str, author: Identity, committer: Identity) -> str | None:
-        """Commit what is staged; None when nothing is. The message goes through stdin."""
-        if not self.has_staged():
+    def commit(
+        self, message: str, author: Identity, committer: Identity, *, always: bool = False
+    ) -> str | None:
+        """Commit what is staged; None when nothing is (unless `always`: a session that
+        changed nothing but did something worth recording). The message goes through stdin."""
+        if not self.has_staged() and not (always and self.head() is not None):
             return None
         env = {
             "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
@@ -319,6 +322,7 @@ class Repo:
             "-q",
             "--no-verify",
             "--cleanup=verbatim",
+            "--allow-empty",
             "-F",
             "-",
             stdin=message.encode("utf-8"),

@@ -147,7 +147,9 @@ class InitResult:
     adopted: bool = False
 
 
-def init_home(home: Path, config: GuardConfig, git_dir: str | None = None) -> InitResult:
+def init_home(
+    home: Path, config: GuardConfig, git_dir: str | None = None, agent_user: str | None = None
+) -> InitResult:
     result = InitResult()
     home.mkdir(parents=True, exist_ok=True)
     result.adopted = any(p.name not in (".git",) for p in home.iterdir())
@@ -160,6 +162,11 @@ def init_home(home: Path, config: GuardConfig, git_dir: str | None = None) -> In
         if git_dir:
             toml = toml.replace('# git_dir = ".git"', f'git_dir = "{git_dir}"')
         _write_new(home / CONFIG_NAME, toml, result)
+    if agent_user is not None:  # before the first commit, so that it holds the setting
+        from gpthome_guard.setup_apply import record_agent_user
+
+        if record_agent_user(home / CONFIG_NAME, agent_user):
+            result.created.append(str(home / CONFIG_NAME))
     _ensure_ignore_block(home / ".gitignore", result)
     if git_dir is not None:
         config = config.model_copy(
@@ -313,7 +320,11 @@ def post_session(
                 session, log, changes, result.held, result.kept,
                 result.intake.incidents, result.intake.done,
             )  # fmt: skip
-            result.agent_commit = repo.commit(message, agent, guard)
+            # a session whose only trace is an incident, a put-back or a hold is still
+            # recorded, so the evidence is archived and `guard log` and `report` see it
+            notable = bool(result.intake.incidents or result.intake.done or result.held
+                           or result.kept)  # fmt: skip
+            result.agent_commit = repo.commit(message, agent, guard, always=notable)
         else:
             changes = repo.committed("HEAD")
             result.intake.incidents = _earlier_incidents(repo, session.id)

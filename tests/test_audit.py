@@ -251,3 +251,72 @@ def test_without_a_baseline_the_audit_says_so(tmp_path):
     result = _post(home)
     assert result.returncode == 0, result.stderr
     assert "no baseline" in result.stdout
+
+
+SECRET = "s3cr3t-Pa55w0rd-for-the-db-9f8e7d"
+GITHUB = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+
+
+def test_secrets_never_reach_git_any_output_or_the_remote(tmp_path):
+    import base64
+
+    remote = tmp_path / "backup.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    home = _home(tmp_path, f'[git]\nremotes = ["{remote}"]\n')
+    write(home, ".env", f"DB_PASSWORD={SECRET}\n")
+    _pre(home)
+    write(home, "thoughts/2026-11-25-debug.md", ENTRY + f"\nThe password is {SECRET}.\n")
+    encoded = base64.b64encode(SECRET.encode()).decode()
+    write(home, "sandbox/notes.txt", f"encoded: {encoded}\n")
+    write(home, "projects/tool/config.py", f'TOKEN = "{GITHUB}"\n')
+    write(home, "dreams/fine.md", '---\ndate: "2026-11-25"\ntitle: "Fine"\ntype: prose\n'
+          "immersive: false\n---\n\nNo secret here.\n")  # fmt: skip
+    log = LOG.replace('"Wrote."', f'"Wrote. Used {SECRET} to log in."')
+    result = _post(home, log)
+    assert result.returncode == 5, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert "S701 thoughts/2026-11-25-debug.md: line 8" in result.stderr
+    assert "S701 sandbox/notes.txt" in result.stderr
+    assert "S701 projects/tool/config.py" in result.stderr
+    assert "dreams/fine.md" in _tracked(home)  # the rest of the session is committed
+    history = git(home, "log", "-p", "--all") + git(home, "log", "--format=%B", "--all")
+    objects = subprocess.run(
+        ["git", "-C", str(home), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    pushed = subprocess.run(
+        ["git", "-C", str(remote), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    for secret in (SECRET, encoded, GITHUB):
+        assert secret not in out
+        assert secret not in history
+        assert secret.encode() not in objects  # not even an unreachable blob
+        assert secret.encode() not in pushed
+        assert secret not in _alerts(home)
+    assert "withheld" in git(home, "log", "--format=%B", "--all")
+    stored = next(r for r in _manifest(home) if r["path"] == "thoughts/2026-11-25-debug.md")
+    assert stat.S_IMODE((home / stored["stored_as"]).stat().st_mode) == 0o600
+    assert SECRET in (home / stored["stored_as"]).read_text()  # nothing lost
+
+
+def test_a_secret_left_between_sessions_is_caught_by_pre_session(tmp_path):
+    home = _home(tmp_path)
+    write(home, ".env", f"DB_PASSWORD={SECRET}\n")
+    _pre(home)
+    write(home, "sandbox/late.txt", f"{SECRET}\n")  # a process that outlived the session
+    result = run_guard("pre-session", "--home", str(home))
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "S701 sandbox/late.txt" in result.stderr
+    assert "sandbox/late.txt" not in _tracked(home)
+    assert SECRET not in git(home, "log", "-p", "--all")
+
+
+def test_a_session_that_only_broke_rules_is_still_recorded(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "runner/wake.sh", "changed\n")
+    head = git(home, "rev-parse", "HEAD")
+    assert _post(home).returncode == 5
+    assert git(home, "rev-parse", "HEAD") != head
+    assert "Guard-Incidents: 1" in git(home, "log", "-1", "--format=%B", "HEAD")
