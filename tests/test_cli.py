@@ -21,6 +21,10 @@ COMMANDS = (
     "post-session",
     "restore",
     "log",
+    "doctor",
+    "report",
+    "prompt",
+    "hooks-path",
 )
 
 

@@ -1,0 +1,1 @@
+../gpthome_guard/data/wake.sh
