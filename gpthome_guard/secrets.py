@@ -49,6 +49,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from types import MappingProxyType
 from typing import Protocol
 from urllib.parse import quote, quote_plus
@@ -59,7 +60,7 @@ MIN_ASSIGNED_LEN = 10  # shortest literal the keyword rule (layer 2) reports
 ENTROPY_FLOOR = 3.0  # bits per byte, as gitleaks' `Entropy: 3` on most of its rules
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
-_WHITESPACE_RUN = re.compile(rb"[ \t\r\n\x0b\x0c]+")
+_WHITESPACE_SPLIT = re.compile(rb"([ \t\r\n\x0b\x0c]+)")
 _ANCHOR_LEN = 6
 # Bytes from common to rare in notes and code once whitespace is gone; a needle is anchored at
 # its rarest byte, so the trigger regex stops at few positions. Unlisted bytes are rarest.
@@ -252,7 +253,10 @@ class _Rule(Protocol):
     @property
     def triggers(self) -> tuple[bytes, ...]: ...
 
-    def find(self, data: bytes) -> Iterator[tuple[int, str]]: ...
+    def find(self, data: bytes, signs: Sequence[bytes]) -> Iterator[tuple[int, str]]:
+        """(offset, kind) of each match in `data`; `signs`: the whitespace-free bytes just
+        before each place where one of `triggers` held."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +272,7 @@ class _FormatRule:
     bounded: bool = True  # the byte before a match must not be a letter or digit
     valid: str = ""  # name of an extra check in `_CHECKS`
 
-    def find(self, data: bytes) -> Iterator[tuple[int, str]]:
+    def find(self, data: bytes, signs: Sequence[bytes] = ()) -> Iterator[tuple[int, str]]:
         for m in self.pattern.finditer(data):
             start, token = m.start(), m["t"]
             if self.bounded and data[start - 1 : start].isalnum():
@@ -498,25 +502,47 @@ _RULES: tuple[_FormatRule, ...] = (
 # ---------------------------------------------------------------- layer 2: keyword rule
 
 # How a key that names a secret ends (lowercase, letters and digits only) -> its words.
-_KEY_LABELS = (
-    (("password", "passwd", "passwort", "passphrase", "pwd", "pass"), "password"),
-    (("apikey",), "API key"),
-    (("privatekey",), "private key"),
-    (("accesskey", "secretkey", "signingkey", "encryptionkey", "masterkey", "authkey"), "key"),
-    (("clientkey", "appkey", "sessionkey", "licensekey"), "key"),
-    (("secret",), "secret"),
-    (("token",), "token"),
-    (("auth", "authorization"), "auth"),
-    (("credential", "credentials", "creds"), "credential"),
+_KEY_LABELS = tuple(
+    (tuple(endings.encode().split()), label)
+    for endings, label in (
+        ("password passwd passwort passphrase pwd pass", "password"),
+        ("apikey", "API key"),
+        ("privatekey", "private key"),
+        ("accesskey secretkey signingkey encryptionkey masterkey authkey", "secret key"),
+        ("clientkey appkey sessionkey licensekey", "secret key"),
+        ("secret", "secret"),
+        ("token", "token"),
+        ("auth authorization", "auth"),
+        ("credential credentials creds", "credential"),
+    )
 )
-# The trigger's sign of such a key: its last letters right before `=`/`:` in the data with
-# whitespace removed (`PASSWORD=`, `"api_key":`, `['token']=`); the rule then reads the key.
-_KEY_TAILS = (b"pwd|key", b"word|sswd|pass|rase|cret|oken|auth|tial|ials|reds", b"zation")
+_NOT_KEY_LETTERS = bytes(sorted(set(range(256)) - set(b"abcdefghijklmnopqrstuvwxyz0123456789")))
+# The last letters of such keys, what may close a key (`"password":`, `['token'] =`), and
+# the trigger's sign of one: a lookbehind (fixed width: tails grouped by length) that holds
+# right after `=`/`:` in the data with whitespace removed (`PASSWORD=`, `"api_key":`).
+_KEY_TAILS = tuple(b"pwd key word wort sswd pass rase cret oken auth tial ials reds zation".split())
 _KEY_CLOSERS = (b"", b"[\"'`\\]]", b"[\"']\\]")
-_ASSIGNMENT = re.compile(
-    rb"(?:=>|:=|==|=|:)[ \t]*(?:(?i:bearer|basic|token)[ \t]+)?"
-    rb"(?P<q>[\"'`]?)(?P<v>[^\s\"'`]{%d,512})" % MIN_ASSIGNED_LEN
-)
+
+
+def _key_signs(op: bytes) -> bytes:
+    by_width: dict[int, list[bytes]] = {}
+    for tail in _KEY_TAILS:
+        by_width.setdefault(len(tail), []).append(tail)
+    return b"|".join(
+        rb"(?<=(?i:%s)%s%s)" % (b"|".join(tails), closer, op)
+        for tails in by_width.values()
+        for closer in _KEY_CLOSERS
+    )
+
+
+# Then, over the lowercased data, one regex per tail (a literal prefix: a fast search).
+_ASSIGNMENTS = {
+    tail: re.compile(
+        tail + rb"[\"'`\]]{0,2}[ \t]{0,3}[=:][>=]?[ \t]*(?:(?:bearer|basic|token)[ \t]+)?"
+        rb"(?P<q>[\"'`]?)(?P<v>[^\s\"'`]{%d,512})" % MIN_ASSIGNED_LEN
+    )
+    for tail in _KEY_TAILS
+}
 _KEY_REVERSED = re.compile(rb"[A-Za-z0-9_.\-]{1,64}")
 _REFERENCE = re.compile(
     rb"(?i)\A[$%<@&*]|\$\{|\$\(|\{\{|%\(|os\.environ|process\.env|getenv|env\[|://|\A[~.]?/"
@@ -526,42 +552,23 @@ _WORDS = re.compile(rb"[A-Za-z][a-z]*(?:[\-_.][A-Za-z][a-z]*)*[.,!?;:]?\Z")  # p
 _AWS_SECRET = re.compile(rb"[A-Za-z0-9/+]{40}\Z")  # gitleaks aws.go / detect-secrets aws.py
 
 
+def _key_ending(data: bytes, end: int) -> bytes:
+    """The key (`db.password`, `AWS_SECRET_ACCESS_KEY`) that ends at `end`."""
+    key = _KEY_REVERSED.match(data[max(0, end - 64) : end][::-1])
+    return key[0][::-1] if key else b""
+
+
 def _key_label(key: bytes) -> str | None:
-    norm = re.sub(rb"[^a-z0-9]", b"", key.lower()).decode("ascii")
+    norm = key.lower().translate(None, _NOT_KEY_LETTERS)
     for endings, label in _KEY_LABELS:
         if norm.endswith(endings):
             return label
     return None
 
 
-class _AssignmentRule:
-    """A high-entropy literal assigned to a key named like a secret (gitleaks generic.go,
-    detect-secrets keyword.py): `password = "..."`, `token: ...`, `"apiKey": "..."`,
-    `export SECRET=...`, `:password => '...'`, `Authorization: Bearer ...`."""
-
-    triggers = tuple(
-        rb"%s(?<=(?i:%s)%s%s)" % (op, tails, closer, op)
-        for op in (b"=", b":")
-        for tails in _KEY_TAILS
-        for closer in _KEY_CLOSERS
-    )
-
-    def find(self, data: bytes) -> Iterator[tuple[int, str]]:
-        for m in _ASSIGNMENT.finditer(data):
-            line_start = data.rfind(b"\n", 0, m.start()) + 1
-            before = data[max(line_start, m.start() - 128) : m.start()].rstrip(b" \t\"'`]")
-            key = _KEY_REVERSED.match(before[::-1])
-            label = _key_label(key[0][::-1]) if key else None
-            if label is None:
-                continue
-            value = m["v"] if m["q"] else m["v"].rstrip(b",;)]}")
-            if _literal_secret(value, quoted=bool(m["q"])):
-                aws = b"aws" in key[0].lower() and _AWS_SECRET.match(value)  # type: ignore[index]
-                kind = "AWS secret access key" if aws else f"{label} assignment (high entropy)"
-                yield m.start("v"), kind
-
-
 def _literal_secret(value: bytes, *, quoted: bool) -> bool:
+    """Whether an assigned value is a high-entropy literal, not a reference, placeholder,
+    identifier, word, number or URL."""
     if len(value) < MIN_ASSIGNED_LEN or _REFERENCE.search(value) or _PLACEHOLDER.search(value):
         return False
     if not quoted and (_IDENTIFIER.match(value) or any(c in value for c in b"([{")):
@@ -569,6 +576,32 @@ def _literal_secret(value: bytes, *, quoted: bool) -> bool:
     if _WORDS.match(value) or _NUMBERISH.match(value) or _PLAIN_URL.match(value):
         return False
     return shannon_entropy(value) >= ENTROPY_FLOOR
+
+
+class _AssignmentRule:
+    """A high-entropy literal assigned to a key named like a secret (gitleaks generic.go,
+    detect-secrets keyword.py): `password = "..."`, `token: ...`, `"apiKey": "..."`,
+    `export SECRET=...`, `:password => '...'`, `Authorization: Bearer ...`."""
+
+    triggers = (b"=(?:%s)" % _key_signs(b"="), b":(?:%s)" % _key_signs(b":"))
+
+    def find(self, data: bytes, signs: Sequence[bytes] = ()) -> Iterator[tuple[int, str]]:
+        keys = {sign.lower().rstrip(b"\"'`]") for sign in signs}
+        tails = {key[-n:] for key in keys for n in (3, 4, 6)}.intersection(_ASSIGNMENTS)
+        lowered = data.lower()
+        for tail in sorted(tails):
+            for m in _ASSIGNMENTS[tail].finditer(lowered):
+                key = _key_ending(data, m.start() + len(tail))
+                label = _key_label(key)
+                quoted = bool(m["q"])
+                value = data[m.start("v") : m.end("v")]
+                value = value if quoted else value.rstrip(b",;)]}")
+                if label is None or not _literal_secret(value, quoted=quoted):
+                    continue
+                if b"aws" in key.lower() and _AWS_SECRET.match(value):
+                    yield m.start("v"), "AWS secret access key"
+                else:
+                    yield m.start("v"), f"{label} assignment (high entropy)"
 
 
 # ---------------------------------------------------------------- the scanner
@@ -585,11 +618,11 @@ class SecretScanner:
         self._needles = _needles(known)
         self._anchors: dict[bytes, list[tuple[int, _Needle]]] = {}
         by_byte: dict[int, list[bytes]] = {}
-        self._rule_of: dict[str, _Rule] = {}
+        self._rule_of: dict[str, int] = {}
         for r, rule in enumerate(rules):
             for t, trigger in enumerate(rule.triggers):
                 name = f"r{r}_{t}"
-                self._rule_of[name] = rule
+                self._rule_of[name] = r
                 by_byte.setdefault(trigger[0], []).append(
                     b"(?P<%s>%s)" % (name.encode(), trigger[1:])
                 )
@@ -641,17 +674,23 @@ class SecretScanner:
     def _find(self, data: bytes) -> list[tuple[int, str]]:
         """(offset, kind) of each secret in `data`."""
         flat = data.translate(None, _WHITESPACE)
-        rules: dict[int, _Rule] = {}
+        signs: dict[int, list[bytes]] = {}  # rule index -> bytes before its trigger
         found: list[tuple[int, _Needle]] = []
         for m in self._trigger.finditer(flat):
             at = m.start()
             if m.lastgroup is not None:
-                rule = self._rule_of[m.lastgroup]
-                rules[id(rule)] = rule
+                signs.setdefault(self._rule_of[m.lastgroup], []).append(flat[max(0, at - 8) : at])
             for offset, needle in self._anchors.get(flat[at : at + _ANCHOR_LEN], ()):
                 if at >= offset and flat.startswith(needle.flat, at - offset):
                     found.append((at - offset, needle))
-        hits = [hit for rule in rules.values() for hit in rule.find(data)]
+        shapes: list[tuple[int, str]] = []
+        assigned: list[tuple[int, str]] = []
+        for r, before in signs.items():
+            rule = self._rules[r]
+            (shapes if isinstance(rule, _FormatRule) else assigned).extend(rule.find(data, before))
+        # `token = ghp_...` is a GitHub token, not also a token assignment
+        taken = {at for at, _ in shapes}
+        hits = shapes + [hit for hit in assigned if hit[0] not in taken]
         if found:
             hits += _place_needles(data, found)
         return hits
@@ -659,13 +698,9 @@ class SecretScanner:
 
 def _place_needles(data: bytes, found: list[tuple[int, _Needle]]) -> list[tuple[int, str]]:
     """Map needles found in the whitespace-free data back to offsets in `data`."""
-    starts: list[int] = []  # where each whitespace run starts, counted in the flat data
-    skipped: list[int] = []  # whitespace bytes up to and including that run
-    total = 0
-    for run in _WHITESPACE_RUN.finditer(data):
-        starts.append(run.start() - total)
-        total += run.end() - run.start()
-        skipped.append(total)
+    parts = _WHITESPACE_SPLIT.split(data)  # text, whitespace, text, ..., text
+    starts = list(accumulate(map(len, parts[0::2])))  # where each whitespace run is in flat
+    skipped = list(accumulate(map(len, parts[1::2])))  # whitespace up to and with that run
 
     def original(flat_at: int) -> int:
         runs = bisect_right(starts, flat_at)
