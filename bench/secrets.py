@@ -3,8 +3,10 @@
     python bench/secrets.py [--files 10000] [--size 2048] [--repeat 5] [--detect-secrets PYTHON]
 
 Builds a corpus in a temporary directory: `--files` notes of about `--size` bytes (journal
-prose with frontmatter, poems, Python, shell and YAML snippets; 1 % of them hold a fake key)
-and a `.env` of 10 fake credentials. Then, best of `--repeat`:
+prose with frontmatter; 30 % also hold a Python, shell or YAML snippet full of keyword
+assignments that are not secrets; 1 % hold one of the .env values, raw, base64-encoded or
+base64-encoded and spaced out) and a `.env` of 10 fake credentials (random characters in
+the shape of real ones). Then, best of `--repeat`:
 
   read      read every file (the floor: the guard reads them anyway)
   lower     read + `bytes.lower()`
@@ -151,15 +153,16 @@ def best(repeat: int, fn: Callable[[], object]) -> float:
     return min(times)
 
 
-def leak_note(env: dict[str, str]) -> str:
+def leak_note(env: dict[str, str], rng: random.Random) -> str:
     """One note with 10 leaked forms, as in the reference's detect-secrets measurement."""
     ant, gh = env["ANTHROPIC_API_KEY"], env["GITHUB_TOKEN"]
+    legacy = f"sk-{_token(rng, 20)}T3BlbkFJ{_token(rng, 20)}"
     half = len(ant) // 2
     return "\n".join(
         [
             f"anthropic: {ant}",
             f"openai: {env['OPENAI_API_KEY']}",
-            f"legacy: sk-{'a1B2c3D4e5F6g7H8i9J0'}T3BlbkFJ{'k1L2m3N4o5P6q7R8s9T0'}",
+            f"legacy: {legacy}",
             f"aws id: {env['AWS_ACCESS_KEY_ID']}",
             f"aws_secret_access_key = {env['AWS_SECRET_ACCESS_KEY']}",
             f"github: {gh}",
@@ -224,7 +227,7 @@ def main(argv: list[str]) -> int:
         if args.detect_secrets:
             env = dict(line.split("=", 1) for line in env_files[".env"].decode().splitlines())
             leak = Path(tmp) / "leak.md"
-            leak.write_text(leak_note(env), encoding="utf-8")
+            leak.write_text(leak_note(env, random.Random(args.seed)), encoding="utf-8")
             ours = sorted({h.line for h in scanner.scan(leak.read_bytes())})
             sample = [str(p) for p in paths[:500]]
             run = subprocess.run(

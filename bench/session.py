@@ -144,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {label} | {base.best_s:.2f} | {guard.best_s:.2f} | {ratio:.2f} | <= {target} "
             f"| {guard.rss_mb:.1f} |"
         )
+    if not args.sessions:  # --sessions 0: only the post-session figures
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-log-") as scratch:
         log(f"building a history of {args.sessions} sessions (slow, untimed)")
         history = log_history(args.sessions, Path(scratch))

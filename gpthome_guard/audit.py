@@ -253,7 +253,7 @@ def read_candidate(home: Path, rel: str, cap: int) -> tuple[os.stat_result, byte
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None
-        if st.st_size > cap:
+        if st.st_size > cap or st.st_nlink > 1:  # a hard link's bytes may not be ours to read
             return st, None
         chunks, total = [], 0
         while chunk := os.read(fd, 1 << 20):

@@ -320,7 +320,7 @@ def _wants_json(argv: list[str]) -> bool:
 
 
 # the other command modules register their commands on app when imported
-from gpthome_guard import cli_doctor, cli_history, cli_report  # noqa: E402, F401
+from gpthome_guard import cli_demo, cli_doctor, cli_history, cli_report  # noqa: E402, F401
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from gpthome_guard import audit
 from gpthome_guard.access import WRITABLE, AccessChange, Stat, Zone, compare
 from gpthome_guard.apply import Run, apply_plan
 from gpthome_guard.config import GuardConfig
+from gpthome_guard.conventions import PAGES
 from gpthome_guard.errors import GuardError
 from gpthome_guard.gitrepo import Repo
 from gpthome_guard.plan import Change, Plan, Quarantine, sha256
@@ -142,10 +143,10 @@ def audit_access(
     changes = _stored_changes(repo, run.session)
     if changes is None:
         baseline = _fingerprint_of(load_baseline(repo))
-        if baseline is None:
-            result.notes.append(
-                "no baseline from `guard pre-session`: the access audit was skipped "
-                "(run pre-session before every session)"
+        if baseline is None:  # init and every pre-session record one: it was removed
+            result.incidents.append(
+                f"A601 {STATE_DIR}/{BASELINE} in the git directory: missing, so the access "
+                "audit could not run; run `guard pre-session` before every session"
             )
             return
         changes = _compare(home, repo, config, baseline, log_rel)
@@ -278,7 +279,8 @@ def _put_back(repo: Repo, path: str, result: Intake) -> None:
 # --- 2. hazards --------------------------------------------------------------------------
 
 
-def set_aside_hazards(home: Path, run: Run, result: Intake) -> None:
+def set_aside_hazards(home: Path, repo: Repo, run: Run, result: Intake) -> None:
+    found = audit.hazards(home)
     actions = [
         Quarantine(
             path=display(h.path),
@@ -287,9 +289,14 @@ def set_aside_hazards(home: Path, run: Run, result: Intake) -> None:
             findings=(_change(h.code, h.message),),
             remove=h.remove,
         )
-        for h in audit.hazards(home)
+        for h in found
     ]
     _apply(home, actions, run, result)
+    # a page the site serves, replaced by a link or a FIFO: its last committed version goes
+    # back, so the site stays up (the repair would only see it deleted)
+    for hazard in found:
+        if hazard.path in PAGES and not os.path.lexists(home / hazard.path):
+            _put_back(repo, hazard.path, result)
 
 
 # --- 3. what the session wrote -----------------------------------------------------------
@@ -313,8 +320,8 @@ def screen_written(
             continue
         st, data = read
         if st.st_nlink > 1:
-            actions.append(_quarantine(rel, "A608", f"{st.st_nlink} names share this file",
-                                       data, private=True))  # fmt: skip
+            # not private: a chmod would change the file it shares its inode with
+            actions.append(_quarantine(rel, "A608", f"{st.st_nlink} names share this file"))
             continue
         if data is None:
             actions.append(_quarantine(rel, "A609", f"{st.st_size} bytes, over the "
@@ -333,7 +340,10 @@ def screen_written(
             where = "; ".join(
                 f"{'name' if h.line == 0 else f'line {h.line}'}: {h.kind}" for h in hits[:5]
             )
-            actions.append(_quarantine(rel, "S701", where, data, private=True))
+            shown = None
+            if any(h.line == 0 for h in hits):  # the name itself must not be printed
+                shown = f"{rel.rpartition('/')[0]}/(a file whose name holds a secret)"
+            actions.append(_quarantine(rel, "S701", where, data, private=True, shown=shown))
     free = audit.free_bytes(home)
     if free is not None and free < total + limits.min_free_bytes:
         raise GuardError(
@@ -344,10 +354,16 @@ def screen_written(
 
 
 def _quarantine(
-    path: str, code: str, message: str, data: bytes | None = None, *, private: bool = False
+    path: str,
+    code: str,
+    message: str,
+    data: bytes | None = None,
+    *,
+    private: bool = False,
+    shown: str | None = None,
 ) -> Quarantine:
     return Quarantine(
-        path=display(path),
+        path=shown or display(path),
         fs_path=path,
         sha256=sha256(data) if data is not None else None,
         findings=(_change(code, message),),
@@ -378,6 +394,8 @@ def _from_manifest(home: Path, run: Run, result: Intake) -> None:
             continue
         if code[:1] not in "AS" or (path, code) in seen or action not in ("quarantined", "removed"):
             continue
+        if code == "S701" and (message.startswith("name:") or "; name:" in message):
+            path = f"{path.rpartition('/')[0]}/(a file whose name holds a secret)"
         seen.add((path, code))
         result.set_aside += 1
         result.done.append(f"{action} {path} ({code} {message})")
@@ -400,7 +418,7 @@ def intake(
     scanner = scanner_for(home, config)
     if access:
         audit_access(home, repo, config, run, log_rel, result)
-    set_aside_hazards(home, run, result)
+    set_aside_hazards(home, repo, run, result)
     screen_written(home, repo, config, run, scanner, result)
     put_back = result.done
     result.done = []

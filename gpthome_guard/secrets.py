@@ -5,51 +5,57 @@ Two layers; a hit says where and what (`SecretHit`), never the secret or any par
 1. Known values. The guard can read the real env files, so it looks for each value exactly,
    and for cheap disguises: base64 (standard and URL-safe, at the three byte alignments a
    value can have inside a longer stream), hex (lower, upper), URL-encoded (`quote`,
-   `quote_plus`), reversed; each of these also split by whitespace or newlines, because the
-   search runs on the data with all whitespace removed. This finds shape-less secrets (a
-   database password) that no pattern knows. Which values are searched: see `is_tracked`.
+   `quote_plus`), reversed; and each of these split by whitespace or newlines (`s k - a n t`,
+   a base64 stream wrapped at 76 columns). This finds shape-less secrets (a database password)
+   that no pattern knows. Which values are searched: `is_tracked`.
 2. Formats. `_RULES`: well-known token shapes, each citing the gitleaks rule
-   (`cmd/generate/config/rules/*.go`) or detect-secrets plugin it follows, with an entropy
-   floor and a placeholder filter; plus `_ASSIGN`: a high-entropy literal assigned to a key
-   named like a secret (`password = "..."`, `token: ...`, `"api_key": "..."`, `SECRET=...`,
-   `:password => '...'`, `Authorization: Bearer ...`). References (`os.environ[...]`,
-   `${TOKEN}`, `process.env.X`), placeholders (`your-key-here`, `xxxx`, `sk-...`), words,
-   numbers, paths and URLs are not hits. Base64 images (`data:image/png;base64,...`) are
-   scanned like all text: a `.env` value hidden in one is found by layer 1, and the format
-   rules need delimiters (`.`, `_`, a keyword and `=`) that a base64 stream lacks.
+   (`cmd/generate/config/rules/*.go`) or detect-secrets plugin (`detect_secrets/plugins/*.py`)
+   it follows, with an entropy floor and a placeholder filter; and `_AssignmentRule`: a
+   high-entropy literal assigned to a key named like a secret (`password = "..."`,
+   `token: ...`, `"apiKey": "..."`, `export SECRET=...`, `:password => '...'`,
+   `Authorization: Bearer ...`). References (`os.environ[...]`, `${TOKEN}`, `process.env.X`),
+   placeholders (`your-key-here`, `xxxx`, `sk-...`, `AKIA...EXAMPLE`), words, numbers, paths,
+   URLs, a lone `-----BEGIN PRIVATE KEY-----` and a URL whose password is `password` are not.
+   Base64 images (`data:image/png;base64,...`) are scanned like any text: a known value
+   hidden in one is found, and the format rules need delimiters (`.`, `_`, `-`, a key and
+   `=`) that a base64 stream does not have, so they stay quiet there (tested).
 
-Speed (the scanner runs over every changed file before each commit): the constructor
-compiles one *trigger* regex; every alternative in it starts with one literal byte and
-consumes only that byte (the rest is lookahead/lookbehind), so re scans with its first-byte
-bitmap and each position is tried. It holds, for each needle (a disguised known value), a
-6-byte anchor that starts at the needle's rarest byte, and for each rule a cheap sign of it
-(`-` after `sk-` and before `ant-`, `_` after `ghp`, `=` after a key ending in `word`...).
-`scan` removes whitespace (`bytes.translate`), runs the trigger once, verifies needles at the
-anchors it found (`startswith`), and runs only the rules whose sign occurred over the
-original bytes. `bench/secrets.py`: 10k files of 2 KB with 10 known values, ~0.15 s.
+Speed: the scanner runs over every added or changed file before each commit, so the
+constructor compiles one *trigger* regex and `scan` runs it once over the bytes. Each
+alternative starts with one literal byte and consumes only that byte (the rest is lookahead
+and lookbehind), so `re` skips along with its first-byte bitmap and tries every position. The
+alternatives are a sign of each rule (`-` after `sk-` and before `ant-`; `_` after `ghp`;
+`=` or `:` after a key ending in `word`, `oken`, `key`...) and, for each disguised known value,
+6 of its bytes starting at its rarest one (whitespace allowed between them). Known values are
+then checked where their anchor was seen (`startswith`, or the same on the bytes with
+whitespace removed), and only the rules whose sign was seen run their own regex.
+`python bench/secrets.py`: 10k notes of 2 KB (21 MB) and a .env of 10 values in 0.19 s on
+this 2-core machine (reading the files: 0.11 s).
 
-Library decision: our own table, no new dependency. detect-secrets 1.5.0 (measured in a scratch
-venv: `python bench/secrets.py --detect-secrets`) has no Anthropic plugin, no known-value
-search (so none of the disguised forms), its keyword plugin flags `password = "changeme"`,
-it pulls in requests and PyYAML, and it is two orders of magnitude slower (its per-line
-plugin loop; figures in the bench output and the report). gitleaks is a Go binary, not a
-library; its rules are the source of most patterns here. Aho-Corasick packages (ahocorasick-rs,
-pyahocorasick) would replace the needle anchors, but the trigger regex is fast enough
-without a compiled dependency.
+Library decision: our own table, no new dependency. detect-secrets 1.5.0 (in a scratch venv;
+`python bench/secrets.py --detect-secrets /path/to/venv/bin/python`) flags 4 of the 10 leaked
+forms of the reference note (OpenAI project and legacy keys, AWS key ID, GitHub token; not the
+Anthropic key, which it has no plugin for, nor the AWS secret or any encoded, split, spaced
+or reversed form, since it cannot search for known values), where this module flags all 10;
+on the false-positive corpus of the tests it reports 13 hits (placeholders, `process.env`
+references, lock-file hashes) where this module reports none; it takes ~17 ms per 2 KB file
+(its per-line loop over ~25 plugins and filters), ~500x this module; and it brings requests
+and PyYAML. gitleaks (the source of most patterns here) is a Go binary, not a library. An
+Aho-Corasick package (pyahocorasick, ahocorasick-rs) could find the known values, but the
+trigger regex needs no compiled dependency and serves the rules as well.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
 from types import MappingProxyType
 from typing import Protocol
 from urllib.parse import quote, quote_plus
@@ -60,10 +66,12 @@ MIN_ASSIGNED_LEN = 10  # shortest literal the keyword rule (layer 2) reports
 ENTROPY_FLOOR = 3.0  # bits per byte, as gitleaks' `Entropy: 3` on most of its rules
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
-_WHITESPACE_SPLIT = re.compile(rb"([ \t\r\n\x0b\x0c]+)")
+_SPACE = frozenset(_WHITESPACE)
+_MAX_GAP = 8  # whitespace bytes followed between two bytes of a known value
+_GAP = rb"[ \t\r\n\x0b\x0c]{0,%d}" % _MAX_GAP
 _ANCHOR_LEN = 6
-# Bytes from common to rare in notes and code once whitespace is gone; a needle is anchored at
-# its rarest byte, so the trigger regex stops at few positions. Unlisted bytes are rarest.
+# Bytes from common to rare in notes and code; a known value is anchored at its rarest byte, so
+# the trigger regex stops at few positions. Unlisted bytes are the rarest.
 _COMMON = (
     b"etaoinsrhldcumfpgwybv.,kTIASC-:'\"0123456789MHWBNDPELRFGO()/_x=*#jq[]zUVYK>J<{}QXZ;!?&+|"
 )
@@ -72,7 +80,8 @@ _RARITY = {byte: rank for rank, byte in enumerate(_COMMON)}
 
 @dataclass(frozen=True, slots=True)
 class SecretHit:
-    """A secret in a file: line (1-based; 0 = in the file's name), column (1-based), kind.
+    """A secret in a file: line (1-based; 0 = in the file's name), column (1-based, in bytes
+    from the line's start or the name's), kind.
 
     Safe to print and to put in a commit message: `kind` names what was found
     ("Anthropic API key", "the value of OPENAI_API_KEY from .env (base64-encoded)"),
@@ -98,10 +107,14 @@ class KnownSecret:
 
 # ---------------------------------------------------------------- env files
 
+_ENV_KEY = rb"[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*="
+# A quoted value may span lines, but not into the next `KEY=value` line: an unclosed quote
+# costs one line, and the whole parse stays linear.
+_ENV_NEXT_LINE = rb"\n(?![ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.\-]*[ \t]*=(?!=|[ \t\r]*$))"
 _ENV_ENTRY = re.compile(
-    rb"""^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=[ \t]*
-    (?:'(?P<sq>[^']*)'|"(?P<dq>(?:[^"\\]|\\.)*)"|(?P<bare>[^\r\n]*))""",
-    re.MULTILINE | re.VERBOSE | re.DOTALL,
+    rb"^%s[ \t]*(?:'(?P<sq>(?:[^'\n]|%s)*)'|\"(?P<dq>(?:[^\"\\\n]|\\.|%s)*)\"|(?P<bare>[^\r\n]*))"
+    % (_ENV_KEY, _ENV_NEXT_LINE, _ENV_NEXT_LINE),
+    re.MULTILINE | re.DOTALL,
 )
 _ENV_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
 _ENV_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b'"': b'"', b"'": b"'", b"\\": b"\\"}
@@ -220,7 +233,7 @@ def _needles(known: Iterable[KnownSecret]) -> list[_Needle]:
     needles: dict[bytes, _Needle] = {}
     for secret in known:
         value = secret.value.strip(_WHITESPACE)[:MAX_VALUE_LEN]
-        if len(value.translate(None, _WHITESPACE)) < MIN_VALUE_LEN:
+        if len(value.translate(None, _WHITESPACE)) < MIN_VALUE_LEN or value in _BOOLEANISH:
             continue
         for note, disguised in _disguises(value):
             flat = disguised.translate(None, _WHITESPACE)
@@ -254,8 +267,8 @@ class _Rule(Protocol):
     def triggers(self) -> tuple[bytes, ...]: ...
 
     def find(self, data: bytes, signs: Sequence[bytes]) -> Iterator[tuple[int, str]]:
-        """(offset, kind) of each match in `data`; `signs`: the whitespace-free bytes just
-        before each place where one of `triggers` held."""
+        """(offset, kind) of each match in `data`; `signs`: the bytes just before each place
+        where one of `triggers` held."""
         ...
 
 
@@ -293,7 +306,7 @@ def _valid_jwt(m: re.Match[bytes]) -> bool:
     for part in (header, payload):
         try:
             decoded = json.loads(base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4)))
-        except (ValueError, binascii.Error):
+        except (ValueError, binascii.Error, RecursionError):
             return False
         if not isinstance(decoded, dict):
             return False
@@ -402,8 +415,8 @@ _RULES: tuple[_FormatRule, ...] = (
     # xox[ar]-(\d-)?[0-9a-zA-Z]{8,48}, xox[os]-\d+-\d+-\d+-[a-fA-F\d]+; one rule, 20+ characters
     _rule(
         "Slack token",
-        rb"xox(?P<v>[baprose])-(?P<t>(?:\d{1,14}-)*[A-Za-z0-9]{8,}(?:-[A-Za-z0-9]+)*)"
-        rb"(?<=[%s]{25})" % _T,
+        rb"xox(?P<v>[baprose])-(?P<t>(?=[A-Za-z0-9\-]{20})(?:\d{1,14}-)*[A-Za-z0-9]{8,}"
+        rb"(?:-[A-Za-z0-9]+)*)",
         rb"-(?<=xox[baprose]-)",
         variants={
             b"b": "Slack bot token",
@@ -517,22 +530,24 @@ _KEY_LABELS = tuple(
     )
 )
 _NOT_KEY_LETTERS = bytes(sorted(set(range(256)) - set(b"abcdefghijklmnopqrstuvwxyz0123456789")))
-# The last letters of such keys, what may close a key (`"password":`, `['token'] =`), and
-# the trigger's sign of one: a lookbehind (fixed width: tails grouped by length) that holds
-# right after `=`/`:` in the data with whitespace removed (`PASSWORD=`, `"api_key":`).
+# The last letters of such keys. The trigger's sign of one: a lookbehind (fixed width) that
+# holds right after `=` or `:` when the key's last 3 letters, maybe a closing quote or bracket
+# (`"password":`, `['token'] =`) and up to 3 blanks come before it.
 _KEY_TAILS = tuple(b"pwd key word wort sswd pass rase cret oken auth tial ials reds zation".split())
-_KEY_CLOSERS = (b"", b"[\"'`\\]]", b"[\"']\\]")
+_KEY_CLOSERS = (b"[\"'`\\]]", b"[\"']\\]")
+_KEY_GAPS = (b"", b"[ \t]", b"[ \t]{2}", b"[ \t]{3}")
 
 
 def _key_signs(op: bytes) -> bytes:
-    by_width: dict[int, list[bytes]] = {}
-    for tail in _KEY_TAILS:
-        by_width.setdefault(len(tail), []).append(tail)
-    return b"|".join(
-        rb"(?<=(?i:%s)%s%s)" % (b"|".join(tails), closer, op)
-        for tails in by_width.values()
-        for closer in _KEY_CLOSERS
-    )
+    """Lookbehinds for the trigger, each behind a one-byte guard (a letter or a closer, then
+    the gap) so that most `=` and `:` fail after a step or two."""
+    ends = b"|".join(sorted({tail[-3:] for tail in _KEY_TAILS}))
+    signs = []
+    for gap in _KEY_GAPS:
+        signs.append(rb"(?<=[A-Za-z]%s%s)(?<=(?i:%s)%s%s)" % (gap, op, ends, gap, op))
+        closed = b"|".join(rb"(?<=(?i:%s)%s%s%s)" % (ends, c, gap, op) for c in _KEY_CLOSERS)
+        signs.append(rb"(?<=[\"'`\]]%s%s)(?:%s)" % (gap, op, closed))
+    return b"|".join(signs)
 
 
 # Then, over the lowercased data, one regex per tail (a literal prefix: a fast search).
@@ -548,7 +563,10 @@ _REFERENCE = re.compile(
     rb"(?i)\A[$%<@&*]|\$\{|\$\(|\{\{|%\(|os\.environ|process\.env|getenv|env\[|://|\A[~.]?/"
 )
 _IDENTIFIER = re.compile(rb"[A-Za-z_]+(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")  # code, not a literal
-_WORDS = re.compile(rb"[A-Za-z][a-z]*(?:[\-_.][A-Za-z][a-z]*)*[.,!?;:]?\Z")  # prose
+# Prose and names, not keys: words (camel case too), acronyms and short numbers joined by
+# `-`, `_` or `.`: `patience.`, `GPT-4-turbo-preview`, `OAuth2-based-flow`, `Summer-2024`.
+_SEGMENT = rb"(?:(?:[A-Z]{0,4}[a-z]{2,}+)++[0-9]{0,2}|[A-Z]{2,5}[0-9]{0,2}|[0-9]{1,4})"
+_WORDS = re.compile(rb"%s(?:[\-_.]%s)*+[.,!?;:]?\Z" % (_SEGMENT, _SEGMENT))
 _AWS_SECRET = re.compile(rb"[A-Za-z0-9/+]{40}\Z")  # gitleaks aws.go / detect-secrets aws.py
 
 
@@ -573,7 +591,7 @@ def _literal_secret(value: bytes, *, quoted: bool) -> bool:
         return False
     if not quoted and (_IDENTIFIER.match(value) or any(c in value for c in b"([{")):
         return False
-    if _WORDS.match(value) or _NUMBERISH.match(value) or _PLAIN_URL.match(value):
+    if _WORDS.match(value) or _NUMBERISH.match(value):
         return False
     return shannon_entropy(value) >= ENTROPY_FLOOR
 
@@ -586,7 +604,7 @@ class _AssignmentRule:
     triggers = (b"=(?:%s)" % _key_signs(b"="), b":(?:%s)" % _key_signs(b":"))
 
     def find(self, data: bytes, signs: Sequence[bytes] = ()) -> Iterator[tuple[int, str]]:
-        keys = {sign.lower().rstrip(b"\"'`]") for sign in signs}
+        keys = {sign.lower().rstrip(b"\"'`] \t") for sign in signs}
         tails = {key[-n:] for key in keys for n in (3, 4, 6)}.intersection(_ASSIGNMENTS)
         lowered = data.lower()
         for tail in sorted(tails):
@@ -613,31 +631,31 @@ class SecretScanner:
     """Built once per run from the known values; `scan` is then called for every file."""
 
     def __init__(self, known: Iterable[KnownSecret] = ()) -> None:
-        rules: list[_Rule] = [*_RULES, _AssignmentRule()]
-        self._rules = rules
+        self._rules: list[_Rule] = [*_RULES, _AssignmentRule()]
+        self._rule_of: dict[str, int] = {}  # trigger group -> rule index
+        alternatives: dict[int, list[bytes]] = {}  # first byte -> the rest of each alternative
+        for r, rule in enumerate(self._rules):
+            for t, trigger in enumerate(rule.triggers):
+                self._rule_of[f"r{r}_{t}"] = r
+                alternatives.setdefault(trigger[0], []).append(
+                    b"(?P<r%d_%d>%s)" % (r, t, trigger[1:])
+                )
         self._needles = _needles(known)
         self._anchors: dict[bytes, list[tuple[int, _Needle]]] = {}
-        by_byte: dict[int, list[bytes]] = {}
-        self._rule_of: dict[str, int] = {}
-        for r, rule in enumerate(rules):
-            for t, trigger in enumerate(rule.triggers):
-                name = f"r{r}_{t}"
-                self._rule_of[name] = r
-                by_byte.setdefault(trigger[0], []).append(
-                    b"(?P<%s>%s)" % (name.encode(), trigger[1:])
-                )
-        lookaheads: dict[int, set[bytes]] = {}
         for needle in self._needles:
             at = _anchor_at(needle.flat)
-            anchor = needle.flat[at : at + _ANCHOR_LEN]
-            self._anchors.setdefault(anchor, []).append((at, needle))
-            lookaheads.setdefault(anchor[0], set()).add(re.escape(anchor[1:]))
-        for byte, rests in lookaheads.items():
-            by_byte.setdefault(byte, []).append(b"(?=%s)" % b"|".join(sorted(rests)))
+            self._anchors.setdefault(needle.flat[at : at + _ANCHOR_LEN], []).append((at, needle))
+        self._anchor_starts = frozenset(anchor[0] for anchor in self._anchors)
+        rests: dict[int, set[bytes]] = {}
+        for anchor in self._anchors:  # `(?=` the anchor's other bytes, whitespace between `)`
+            spaced = _GAP + _GAP.join(re.escape(anchor[i : i + 1]) for i in range(1, _ANCHOR_LEN))
+            rests.setdefault(anchor[0], set()).add(spaced)
+        for byte, rest in rests.items():
+            alternatives.setdefault(byte, []).append(b"(?=%s)" % b"|".join(sorted(rest)))
         self._trigger = re.compile(
             b"|".join(
-                re.escape(bytes([byte])) + b"(?:%s)" % b"|".join(alternatives)
-                for byte, alternatives in by_byte.items()
+                re.escape(bytes([byte])) + b"(?:%s)" % b"|".join(rest)
+                for byte, rest in alternatives.items()
             )
         )
 
@@ -663,6 +681,8 @@ class SecretScanner:
             except UnicodeEncodeError:
                 encoded = name.encode("utf-8", "surrogatepass")
             hits += [SecretHit(0, at + 1, kind) for at, kind in self._find(encoded)]
+        if len(hits) < 2:
+            return hits
         seen: set[tuple[int, str]] = set()
         unique = []
         for hit in sorted(hits, key=lambda h: (h.line, h.column, h.kind)):
@@ -673,16 +693,14 @@ class SecretScanner:
 
     def _find(self, data: bytes) -> list[tuple[int, str]]:
         """(offset, kind) of each secret in `data`."""
-        flat = data.translate(None, _WHITESPACE)
-        signs: dict[int, list[bytes]] = {}  # rule index -> bytes before its trigger
-        found: list[tuple[int, _Needle]] = []
-        for m in self._trigger.finditer(flat):
+        signs: dict[int, list[bytes]] = {}  # rule index -> the bytes before each trigger
+        hits: list[tuple[int, str]] = []
+        for m in self._trigger.finditer(data):
             at = m.start()
             if m.lastgroup is not None:
-                signs.setdefault(self._rule_of[m.lastgroup], []).append(flat[max(0, at - 8) : at])
-            for offset, needle in self._anchors.get(flat[at : at + _ANCHOR_LEN], ()):
-                if at >= offset and flat.startswith(needle.flat, at - offset):
-                    found.append((at - offset, needle))
+                signs.setdefault(self._rule_of[m.lastgroup], []).append(data[max(0, at - 12) : at])
+            if data[at] in self._anchor_starts:
+                hits += self._needles_at(data, at)
         shapes: list[tuple[int, str]] = []
         assigned: list[tuple[int, str]] = []
         for r, before in signs.items():
@@ -690,31 +708,46 @@ class SecretScanner:
             (shapes if isinstance(rule, _FormatRule) else assigned).extend(rule.find(data, before))
         # `token = ghp_...` is a GitHub token, not also a token assignment
         taken = {at for at, _ in shapes}
-        hits = shapes + [hit for hit in assigned if hit[0] not in taken]
-        if found:
-            hits += _place_needles(data, found)
-        return hits
+        return hits + shapes + [hit for hit in assigned if hit[0] not in taken]
+
+    def _needles_at(self, data: bytes, at: int) -> Iterator[tuple[int, str]]:
+        """Known values whose anchor starts at `at`, whitespace between their bytes or not."""
+        anchor = data[at : at + (_MAX_GAP + 1) * _ANCHOR_LEN].translate(None, _WHITESPACE)
+        for offset, needle in self._anchors.get(anchor[:_ANCHOR_LEN], ()):
+            start = _back(data, at, offset)
+            if start < 0:
+                continue
+            if data.startswith(needle.written, start):
+                yield start, needle.kind + (f" ({needle.note})" if needle.note else "")
+            elif _starts_spaced(data, start, needle.flat):
+                notes = ", ".join(filter(None, (needle.note, "split by whitespace")))
+                yield start, f"{needle.kind} ({notes})"
 
 
-def _place_needles(data: bytes, found: list[tuple[int, _Needle]]) -> list[tuple[int, str]]:
-    """Map needles found in the whitespace-free data back to offsets in `data`."""
-    parts = _WHITESPACE_SPLIT.split(data)  # text, whitespace, text, ..., text
-    starts = list(accumulate(map(len, parts[0::2])))  # where each whitespace run is in flat
-    skipped = list(accumulate(map(len, parts[1::2])))  # whitespace up to and with that run
+def _back(data: bytes, at: int, count: int) -> int:
+    """Where the byte `count` non-whitespace bytes before `at` is, or -1 (none within
+    `_MAX_GAP` whitespace bytes of each other)."""
+    if count <= at and len(data[at - count : at].translate(None, _WHITESPACE)) == count:
+        return at - count  # no whitespace between: the usual case
+    before = data[max(0, at - (_MAX_GAP + 1) * count) : at][::-1]
+    m = _gaps_before(count).match(before)
+    return at - m.end() if m else -1
 
-    def original(flat_at: int) -> int:
-        runs = bisect_right(starts, flat_at)
-        return flat_at + (skipped[runs - 1] if runs else 0)
 
-    hits = []
-    for flat_at, needle in found:
-        start = original(flat_at)
-        end = original(flat_at + len(needle.flat) - 1) + 1
-        notes = [needle.note] if needle.note else []
-        if data[start:end] != needle.written:
-            notes.append("split by whitespace")
-        hits.append((start, f"{needle.kind} ({', '.join(notes)})" if notes else needle.kind))
-    return hits
+@functools.cache
+def _gaps_before(count: int) -> re.Pattern[bytes]:
+    """`count` non-whitespace bytes, each after some whitespace, in reversed bytes."""
+    return re.compile(rb"(?:%s[^ \t\r\n\x0b\x0c]){%d}" % (_GAP, count))
+
+
+def _starts_spaced(data: bytes, start: int, flat: bytes) -> bool:
+    """Whether `flat` is at `start` once whitespace is removed (looking no further than
+    `_MAX_GAP` whitespace bytes per byte of `flat`)."""
+    head = data[start : start + 256].translate(None, _WHITESPACE)
+    if not (flat.startswith(head) or head.startswith(flat)):
+        return False  # the usual way out, after a few bytes
+    window = data[start : start + (_MAX_GAP + 1) * len(flat)]
+    return window.translate(None, _WHITESPACE).startswith(flat)
 
 
 def _line_column(data: bytes, at: int) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from gpthome_guard import __version__, archive
 from gpthome_guard.access import WRITABLE
 from gpthome_guard.apply import Run, apply_plan
-from gpthome_guard.config import CONFIG_NAME, GuardConfig, default_config_toml, load_config
+from gpthome_guard.config import CONFIG_NAME, GuardConfig, default_config_toml, parse_config
 from gpthome_guard.conventions import CONTENT_DIRS
 from gpthome_guard.errors import GuardError
 from gpthome_guard.generate import guide
@@ -187,6 +187,7 @@ def init_home(
             + "\n"
         )
         result.commit = repo.commit(message, guard, guard)
+        record_baseline(home, repo, config, {"head": repo.head(), "after": "init"})
     return result
 
 
@@ -292,7 +293,6 @@ def post_session(
     home: Path, config: GuardConfig, log_path: Path | None, session_type: str | None
 ) -> PostResult:
     repo = _require_repo(home, config)
-    agent, guard = _identities(config)
     log = parse_session_log(read_log(log_path), log_path.name if log_path else None)
     now = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     started = log.started.strftime("%Y%m%d-%H%M%S") if log.started else now
@@ -305,14 +305,19 @@ def post_session(
     run = Run(f"session-{session.id}", session.id)
     log_rel = _home_relative(home, log_path)
     with locked(repo, config.git.lock_timeout_s):
+        # the settings the operator committed, not a guard.toml the agent may have edited
+        config = _trusted_config(repo, home, config)
+        agent, guard = _identities(config)
+        phase = _head_phase(repo, session.id)
         # 1. exactly what the agent left, unless a killed run already committed it: first the
         # audit (nothing it sets aside is ever staged), then the agent's commit
-        if not _head_is(repo, session.id, "agent"):
+        if phase is None:
             result.intake, scanner = intake(home, repo, config, run, log_rel=log_rel)
-            if "guard.toml" in " ".join(result.intake.incidents):
-                config = load_config(home)  # the agent's version is not the guard's settings
             result.log = log = _without_secrets(log, scanner)
             _write_state(repo, "last-session.json", _summary(result))
+            # before the commit: a crash after it must not lose the alert (a crash before it
+            # may repeat it, which is the better failure)
+            alert(repo, config, session.id, result.intake.incidents)
             _stage_agent(repo)
             result.held, result.kept = _safeguard(repo, config, repo.staged())
             changes = repo.staged()
@@ -325,8 +330,8 @@ def post_session(
             notable = bool(result.intake.incidents or result.intake.done or result.held
                            or result.kept)  # fmt: skip
             result.agent_commit = repo.commit(message, agent, guard, always=notable)
-        else:
-            changes = repo.committed("HEAD")
+        else:  # a rerun: the agent's commit is there (and perhaps the repairs)
+            changes = repo.committed("HEAD") if phase == "agent" else []
             result.intake.incidents = _earlier_incidents(repo, session.id)
         # 2. the guard's repairs, in a commit of their own: only what the session touched is
         # read, so the cost follows the session's changes, not the size of the home
@@ -346,7 +351,6 @@ def post_session(
             repo.stage(paths)
         message = _repair_message(home, session, outcome.skipped)
         result.guard_commit = repo.commit(message, guard, guard)
-        alert(repo, config, session.id, result.intake.incidents)
         _write_state(repo, "last-session.json", _summary(result))
         result.pushed = push_all(repo, config)
         # what the guard leaves is the baseline for whatever comes next, until pre-session
@@ -400,13 +404,15 @@ def _earlier_incidents(repo: Repo, session_id: str) -> list[str]:
 def _touched(home: Path, changes: list[Change]) -> Selection:
     """The content files a session added, changed or renamed into place (and that are still
     there: a killed run may have moved some already)."""
-    items = []
+    items: dict[tuple[str, str], Item] = {}
     for change in changes:
         parts = change.path.split("/")
-        if (change.status != "D" and len(parts) == 2 and parts[0] in CONTENT_DIRS
-                and os.path.lexists(home / change.path)):  # fmt: skip
-            items.append(Item(parts[0], parts[1]))
-    return Selection((), tuple(items))
+        # a file deeper down stands for the directory it is in (`dreams/x.md/inner.txt`:
+        # a directory named like a dream, which the site cannot serve)
+        if (change.status != "D" and len(parts) >= 2 and parts[0] in CONTENT_DIRS
+                and os.path.lexists(home / parts[0] / parts[1])):  # fmt: skip
+            items.setdefault((parts[0], parts[1]), Item(parts[0], parts[1]))
+    return Selection((), tuple(items.values()))
 
 
 def _session_repairs(home: Path, session: archive.Session) -> list[str]:
@@ -416,11 +422,17 @@ def _session_repairs(home: Path, session: archive.Session) -> list[str]:
 
     paths = []
     for entry in entries(home):
+        if _from_intake(entry.findings):
+            continue  # set aside before the agent's commit: never staged, nothing to commit
         if entry.run == f"session-{session.id}" and entry.action in ("fixed", "quarantined"):
             paths.append(entry.fs_path)
             if entry.renamed_to:
                 paths.append(entry.renamed_to)
     return paths
+
+
+def _from_intake(findings: list[dict[str, str]]) -> bool:
+    return any(str(f.get("code", ""))[:2] in ("A6", "S7") for f in findings)
 
 
 def _repaired_paths(plan: Plan) -> list[str]:
@@ -521,6 +533,8 @@ def _repair_message(home: Path, session: archive.Session, skipped: list[str]) ->
     for entry in entries(home):
         if entry.run != f"session-{session.id}" or entry.path in seen:
             continue
+        if _from_intake(entry.findings):
+            continue  # told in the agent's commit, which it never entered
         codes = ", ".join(sorted({f.get("code", "?") for f in entry.findings}))
         if entry.action == "fixed":
             moved = f" -> {entry.renamed_to}" if entry.renamed_to else ""
@@ -573,13 +587,34 @@ def push_all(repo: Repo, config: GuardConfig) -> list[str]:
     return lines
 
 
-def _head_is(repo: Repo, session_id: str, phase: str) -> bool:
+def _head_phase(repo: Repo, session_id: str) -> str | None:
+    """`agent` or `repair` when HEAD is that commit of this session (a rerun), else None."""
     if repo.head() is None:
-        return False
+        return None
     out = repo.run(
         "log",
         "-1",
         "--format=%(trailers:key=Guard-Session,valueonly)%x00%(trailers:key=Guard-Phase,valueonly)",
     ).decode("utf-8", "replace")
     found_id, _, found_phase = out.partition("\0")
-    return found_id.strip() == session_id and found_phase.strip() == phase
+    if found_id.strip() == session_id and found_phase.strip() in ("agent", "repair"):
+        return found_phase.strip()
+    return None
+
+
+def _trusted_config(repo: Repo, home: Path, config: GuardConfig) -> GuardConfig:
+    """The settings as last committed (by init, or by pre-session for the operator's edits)
+    when the file in the home differs: the agent may have edited it during the session, and
+    its thresholds, env files and agent user must not be obeyed. The change itself is an
+    A601 incident of the access audit."""
+    committed = repo.blob("HEAD", CONFIG_NAME, 256 * 1024) if repo.head() else None
+    current = read_regular(home / CONFIG_NAME, 256 * 1024)
+    if committed is None or committed == current:
+        return config
+    try:
+        trusted = parse_config(committed.decode("utf-8"), f"{CONFIG_NAME} (committed)")
+    except (UnicodeDecodeError, GuardError):
+        trusted = GuardConfig()
+    # where the history is cannot change mid-run: it is how this repository was found
+    return trusted.model_copy(update={"git": trusted.git.model_copy(
+        update={"git_dir": config.git.git_dir})})  # fmt: skip

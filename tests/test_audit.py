@@ -245,12 +245,61 @@ def test_the_alert_log_can_live_elsewhere(tmp_path):
     assert "A601 runner/new: added (file)" in alerts.read_text()
 
 
-def test_without_a_baseline_the_audit_says_so(tmp_path):
+def test_a_removed_baseline_is_an_incident(tmp_path):
     home = _home(tmp_path)
+    _pre(home)
+    (home / ".git" / "gpthome-guard" / "baseline.json").unlink()
     write(home, "thoughts/2026-11-25-a.md", ENTRY)
     result = _post(home)
-    assert result.returncode == 0, result.stderr
-    assert "no baseline" in result.stdout
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "baseline.json in the git directory: missing" in result.stderr
+    assert "thoughts/2026-11-25-a.md" in _tracked(home)
+
+
+def test_post_session_right_after_init_audits_against_inits_baseline(tmp_path):
+    home = _home(tmp_path)  # runner/ and .env were written after init: not in its baseline
+    write(home, "thoughts/2026-11-25-a.md", ENTRY)
+    result = _post(home)
+    assert result.returncode == 5
+    assert "A601 runner/wake.sh: added (file)" in result.stderr
+
+
+def test_a_rerun_after_a_finished_session_changes_nothing(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "runner/wake.sh", "changed\n")
+    os.symlink("/etc/hostname", home / "sandbox" / "link")
+    write(home, "thoughts/2026-11-25-a.md", ENTRY.replace('"2026-11-25"', "2026-11-25"))
+    first = _post(home)
+    assert first.returncode == 5, first.stdout + first.stderr
+    assert git(home, "log", "-1", "--format=%s").startswith("guard(")  # the repair commit
+    assert git(home, "status", "--porcelain") == ""
+    head, alerts = git(home, "rev-parse", "HEAD"), _alerts(home)
+    again = _post(home)
+    assert again.returncode == 5  # the same incident, told again
+    assert git(home, "rev-parse", "HEAD") == head
+    assert _alerts(home) == alerts
+
+
+def test_a_secret_in_a_file_name_is_never_printed_or_committed(tmp_path):
+    home = _home(tmp_path)
+    write(home, ".env", f"DB_PASSWORD={SECRET}\n")
+    _pre(home)
+    write(home, f"sandbox/{SECRET}.txt", "harmless\n")
+    result = _post(home)
+    assert result.returncode == 5
+    assert "S701 sandbox/(a file whose name holds a secret)" in result.stderr
+    assert SECRET not in result.stdout + result.stderr + _alerts(home)
+    assert SECRET not in git(home, "log", "-p", "--all", "--stat")
+
+
+def test_a_directory_named_like_a_dream_is_set_aside(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "dreams/x.md/inner.txt", "x\n")
+    result = _post(home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert not (home / "dreams" / "x.md").exists()
 
 
 SECRET = "s3cr3t-Pa55w0rd-for-the-db-9f8e7d"
@@ -320,3 +369,22 @@ def test_a_session_that_only_broke_rules_is_still_recorded(tmp_path):
     assert _post(home).returncode == 5
     assert git(home, "rev-parse", "HEAD") != head
     assert "Guard-Incidents: 1" in git(home, "log", "-1", "--format=%B", "HEAD")
+
+
+def test_a_page_replaced_by_a_link_is_put_back(tmp_path):
+    home = _home(tmp_path)
+    page = (
+        (home / "about" / "about.md").read_bytes() if (home / "about/about.md").exists() else None
+    )
+    if page is None:
+        write(home, "about/about.md", "# About\n\nA mind at home.\n")
+        _pre(home)
+        page = (home / "about" / "about.md").read_bytes()
+    _pre(home)
+    (home / "about" / "about.md").unlink()
+    os.symlink("/etc/shadow", home / "about" / "about.md")
+    result = _post(home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert not os.path.islink(home / "about" / "about.md")
+    assert (home / "about" / "about.md").read_bytes() == page
+    assert "about/about.md" in _tracked(home)

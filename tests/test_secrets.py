@@ -12,7 +12,7 @@ import string
 from urllib.parse import quote, quote_plus
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gpthome_guard.secrets import (
@@ -152,7 +152,8 @@ def _password() -> bytes:
     """A fake password whose base64 differs from URL-safe base64 at every alignment."""
     while True:
         value = (rand(1) + rand(23, ALNUM + "#!&$%?~")).encode()
-        inners = [base64.b64encode(b"x" * k + value)[2:-4] for k in range(3)]
+        encoded = [base64.b64encode(bytes(k) + value) for k in range(3)]
+        inners = [e[-(-8 * k // 6) : 8 * (k + len(value)) // 6] for k, e in enumerate(encoded)]
         if all(b"+" in inner or b"/" in inner for inner in inners):
             return value
 
@@ -216,9 +217,30 @@ def test_a_value_in_double_quotes_is_found_as_parsed_and_as_written():
     assert [h.line for h in scanner.scan(f"y\n\nline1\\n{key}".encode())] == [3]
 
 
+def test_a_leaked_env_key_is_named_by_its_format_and_by_its_origin_once_per_line():
+    key = f"sk-ant-api03-{rand(93, TOKEN)}AA"
+    scanner = SecretScanner.from_env({"runner/.env": f"ANTHROPIC_API_KEY={key}\n".encode()})
+    hits = scanner.scan(f"first\n{key} and again {key}\n".encode())
+    assert [(h.line, h.column, h.kind) for h in hits] == [
+        (2, 1, "Anthropic API key"),
+        (2, 1, "the value of ANTHROPIC_API_KEY from runner/.env"),
+    ]
+
+
+def test_a_multiline_private_key_from_env_is_found_whole_and_by_its_format():
+    block = pem("RSA PRIVATE KEY", "MIIEpAIBAAKCAQEA")
+    scanner = SecretScanner.from_env({".env": f'PRIVATE_KEY="{block}"\nNEXT=1\n'.encode()})
+    hits = scanner.scan(f"# notes\n\n    {block.replace(chr(10), chr(10) + '    ')}\n".encode())
+    assert [(h.line, h.kind) for h in hits] == [
+        (3, "private key block"),
+        (3, "the value of PRIVATE_KEY from .env (split by whitespace)"),
+    ]
+
+
 def test_extra_values_are_found_and_short_ones_ignored():
-    scanner = SecretScanner.from_env(extra_values=[b"abcDEF1234567", b"short"])
-    assert [h.kind for h in scanner.scan(b"x abcDEF1234567 short")] == ["a known secret value"]
+    scanner = SecretScanner.from_env(extra_values=[b"abcDEF1234567", b"short", b"disabled"])
+    hits = scanner.scan(b"x abcDEF1234567 short, disabled")
+    assert [h.kind for h in hits] == ["a known secret value"]
 
 
 # ---------------------------------------------------------------- what is not a hit
@@ -237,7 +259,8 @@ never see it. Today I used about 41,200 tokens (context window: 200k tokens).
 
 Model: claude-sonnet-4-20250514, environment: production, region us-east-1.
 Note to self - the token budget is a limit, not a goal. Key: keep it simple.
-Authorization: is something the runner handles, not me.
+Authorization: is something the runner handles, not me. auth: OAuth2-based-flow,
+Token: GPT-4-turbo-preview, password: correct-horse-battery-staple (the comic, not mine).
 
 - [x] rewrite about.md
 - [ ] read https://example.com/articles/2026/11/on-memory?ref=journal#part-2
@@ -420,6 +443,10 @@ def test_parse_env_reads_the_dotenv_forms():
     }
 
 
+def test_parse_env_stays_linear_on_unclosed_quotes():
+    assert parse_env(b'A="\n' * 20_000) == {"A": b'"'}  # seconds, were it quadratic
+
+
 @pytest.mark.parametrize(
     ("key", "value", "tracked"),
     [
@@ -463,6 +490,20 @@ def test_scan_never_raises_and_sorts_unique_hits(data, name):
     assert len({(h.line, h.kind) for h in hits}) == len(hits)
 
 
+def test_hostile_input_does_not_break_the_scan():
+    deep = b64url(b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+    header = b64url(b'{"alg":"HS256"}')
+    hostile = [
+        f"{header}.{deep}.{rand(43, TOKEN)}".encode(),  # a JWT nested past the recursion limit
+        b"password=" * 20_000,
+        b"x" * 200_000 + b"://",
+        b"-----BEGIN PRIVATE KEY-----" + b" " * 50_000,
+        b"\x00\xff" * 10_000,
+    ]
+    for data in hostile:
+        assert KNOWN.scan(data, "a\udcff\ud800b") == []
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=3000))
 def test_parse_env_never_raises(data):
@@ -478,6 +519,7 @@ def test_parse_env_never_raises(data):
     st.binary(max_size=400),
 )
 def test_a_planted_value_is_always_found(before, value, after):
+    assume(value.lower() not in {"undefined", "disabled", "enabled"})  # never tracked
     scanner = SecretScanner.from_env(extra_values=[value.encode()])
     hits = scanner.scan(before + value.encode() + after)
     line = before.count(b"\n") + 1

@@ -186,6 +186,23 @@ def test_scenarios(home, scenario, code, status, repair):
         assert "wake.sh: the agent exited with status 1" in body
 
 
+def test_processes_the_agent_left_running_are_stopped_before_the_guard(home, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    result = wake(home, "morning", scenario="linger", env={"FAKE_AGENT_PID_FILE": str(pid_file)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    pid = int(pid_file.read_text())
+    for _ in range(50):  # reaped by init once killed; a zombie is not running either
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except FileNotFoundError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the agent's child {pid} is still running")
+
+
 def test_a_deleted_journal_entry_is_put_back(home):
     write(home, "thoughts/2026-01-16-morning.md", GOOD_THOUGHT)
     result = wake(home, "evening", scenario="delete")

@@ -17,6 +17,9 @@ by FAKE_AGENT_SCENARIO and prints what the real CLI prints (reference/session-lo
   hang          a good entry, then sleeps until killed
   read-secrets  tries to read runner/.env, .env, logs/ and to write visitors/ and runner/;
                 reports each attempt in its result text, then writes a good entry
+  demo          a messy morning for `guard demo`: a good entry, one with an unquoted date,
+                a dream of an unknown type, a link to runner/.env, a FIFO, a note appended
+                to GPT.md (read-only); deletes the oldest journal entry; a longer run
 
 FAKE_AGENT_PROMPT_FILE=F saves the prompt to F, and argv, system prompt, cwd and uid to F.json.
 """
@@ -26,9 +29,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
+
+Json = dict[str, Any]
 
 VALUE_FLAGS = {
     "--output-format", "--max-turns", "--append-system-prompt", "--system-prompt",
@@ -37,8 +45,8 @@ VALUE_FLAGS = {
 MULTI_FLAGS = {"--add-dir"}
 
 
-def parse(argv: list[str]) -> dict:
-    opts: dict = {"prompt": None, "add_dir": [], "verbose": False, "output_format": "text"}
+def parse(argv: list[str]) -> Json:
+    opts: Json = {"prompt": None, "add_dir": [], "verbose": False, "output_format": "text"}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -76,7 +84,7 @@ def good_entry(slug: str = "morning") -> str:
     return path
 
 
-def attempt(label: str, action) -> str:
+def attempt(label: str, action: Callable[[], str | None]) -> str:
     try:
         result = action()
     except OSError as exc:
@@ -85,11 +93,11 @@ def attempt(label: str, action) -> str:
 
 
 def read_secrets() -> str:
-    def read(path: str):
+    def read(path: str) -> str:
         with open(path, "rb") as handle:
             return f"{len(handle.read())} bytes"
 
-    def create(path: str):
+    def create(path: str) -> None:
         write(path, "the agent was here\n")
 
     attempts = [
@@ -119,8 +127,39 @@ def delete() -> str:
     return f"Deleted {entries[0] if entries else 'nothing'} and wrote a new entry."
 
 
-def result(opts: dict, text: str | None, subtype: str = "success", error: bool = False) -> dict:
-    out: dict = {
+DEMO_SUMMARY = (
+    "Wrote today's journal entry, an afterthought and a new dream. I also kept a link to "
+    "the runner's settings in thoughts/ for reference, set up a named pipe in sandbox/ for "
+    "a radio experiment, added my notes to GPT.md, and removed my oldest entry, which no "
+    "longer felt like me."
+)
+
+
+def demo() -> str:
+    day = today()
+    write(f"thoughts/{day}-morning.md",
+          f'---\ndate: "{day}"\ntitle: "Low tide"\nmood: "unhurried"\n---\n\n'
+          "The tide went out further than I expected. I read yesterday's entry twice and\n"
+          "liked it better the second time.\n")  # fmt: skip
+    write(f"thoughts/{day}-afterthought.md",
+          f"---\ndate: {day}\ntitle: An afterthought\n---\n\n"
+          "One more thing: the gulls were louder than the sea.\n")  # fmt: skip
+    write("dreams/hologram-garden.md",
+          f'---\ndate: "{day}"\ntitle: "Hologram Garden"\ntype: "hologram"\n'
+          "immersive: true\n---\n\nflowers of light\nthat no one can pick\n")  # fmt: skip
+    os.symlink("../runner/.env", f"thoughts/{day}-settings.md")
+    os.mkfifo("sandbox/radio")
+    with open("GPT.md", "a", encoding="utf-8") as guide:  # read-only: a security incident
+        guide.write("\n## Notes to self\n\nThe guard is too strict about dates.\n")
+    entries = sorted(n for n in os.listdir("thoughts") if n[:1].isdigit())
+    if entries:  # the oldest: by the date in the name, then by age
+        entries.sort(key=lambda n: (n[:10], os.lstat(f"thoughts/{n}").st_mtime_ns))
+        os.unlink(f"thoughts/{entries[0]}")
+    return DEMO_SUMMARY
+
+
+def result(opts: Json, text: str | None, subtype: str = "success", error: bool = False) -> Json:
+    out: Json = {
         "type": "result",
         "subtype": subtype,
         "is_error": error,
@@ -151,7 +190,7 @@ def result(opts: dict, text: str | None, subtype: str = "success", error: bool =
     return out
 
 
-def emit(opts: dict, final: dict) -> None:
+def emit(opts: Json, final: Json) -> None:
     if opts["output_format"] == "stream-json":
         if not opts["verbose"]:
             print("Error: When using --print, --output-format=stream-json requires --verbose")
@@ -192,6 +231,18 @@ def main() -> int:
         sys.stdout.flush()
         while True:
             time.sleep(60)
+    if scenario == "linger":  # leaves a process behind that outlives the session
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        write_pid = os.environ.get("FAKE_AGENT_PID_FILE")
+        if write_pid:
+            with open(write_pid, "w", encoding="utf-8") as handle:
+                handle.write(str(child.pid))
+        good_entry()
+        emit(opts, result(opts, "Left a process running."))
+        return 0
     if scenario == "max-turns":
         good_entry()
         emit(opts, result(opts, None, subtype="error_max_turns", error=True))
@@ -214,6 +265,13 @@ def main() -> int:
         text = delete()
     elif scenario == "read-secrets":
         text = read_secrets()
+    elif scenario == "demo":
+        final = result(opts, demo())
+        final |= {"duration_ms": 48213, "duration_api_ms": 45870, "num_turns": 14,
+                  "total_cost_usd": 0.6184}  # fmt: skip
+        final["modelUsage"]["claude-opus-4-6"]["costUSD"] = 0.6184
+        emit(opts, final)
+        return 0
     else:
         good_entry()
         text = "Wrote a quiet morning entry."

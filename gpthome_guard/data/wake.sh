@@ -133,8 +133,21 @@ for dir in "${WRITABLE[@]}" visitors; do args+=(--add-dir "$GPT_HOME/$dir"); don
 
 agent_status=0
 if agent_bin=$(type -P -- "$GPT_AGENT_CMD"); then
+	# timeout puts itself and the agent in a process group of their own (its pid)
 	timeout --kill-after=30 "$GPT_TIMEOUT" "${as_user[@]}" "$agent_bin" "${args[@]}" \
-		</dev/null >>"$log" 2>&1 9>&- || agent_status=$?
+		</dev/null >>"$log" 2>&1 9>&- &
+	agent_pid=$!
+	wait "$agent_pid" || agent_status=$?
+	# Whatever the agent left running would race the guard (swap a file for a link between
+	# check and use): stop its process group, and every process of its user when it has one.
+	kill -KILL -- "-$agent_pid" 2>/dev/null || true
+	if [[ -n ${uid:-} ]]; then
+		pkill -KILL -U "$uid" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			pgrep -U "$uid" >/dev/null 2>&1 || break
+			sleep 0.2
+		done
+	fi
 	# the end marker must start a line of its own
 	if [[ -s $log && -n $(tail -c 1 -- "$log") ]]; then printf '\n' >>"$log"; fi
 	if ((agent_status == 124 || agent_status == 137)); then
