@@ -25,6 +25,7 @@ COMMANDS = (
     "report",
     "prompt",
     "hooks-path",
+    "demo",
 )
 
 
