@@ -16,7 +16,6 @@ from gpthome_guard import report as reporting
 from gpthome_guard.cli import app
 from gpthome_guard.report import Item, Problem, SessionInfo, SessionReport
 from tests.conftest import GOOD_DREAM, GOOD_THOUGHT, run_guard, write
-from tests.gitutil import git
 
 INFO = SessionInfo(
     id="20261125-090000",
@@ -250,8 +249,7 @@ def test_deletions_put_back_and_held_back(gpt_home):
     write(gpt_home, "thoughts/2026-01-16-morning.md", GOOD_THOUGHT)
     for name in ("a", "b"):
         write(gpt_home, f"dreams/{name}.md", GOOD_DREAM)
-    git(gpt_home, "add", "-A")
-    git(gpt_home, "commit", "-qm", "setup")
+    assert run_guard("pre-session", "--home", str(gpt_home)).returncode == 0  # as wake.sh does
     (gpt_home / "thoughts/2026-01-16-morning.md").unlink()
     write(gpt_home, "thoughts/2026-11-25-morning.md", GOOD_THOUGHT.replace("01-16", "11-25"))
     assert _session(gpt_home).returncode == 1

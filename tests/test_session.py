@@ -217,6 +217,9 @@ def test_backup_remotes_are_pushed_and_caught_up(tmp_path):
     missing = tmp_path / "missing.git"
     write(home, "guard.toml", f'[git]\nremotes = ["{backup}", "{missing}"]\n')
     subprocess.run(["git", "init", "-q", "--bare", str(backup)], check=True)
+    # the operator's edit is committed by pre-session, as the wrapper runs it: only settings
+    # in history are obeyed by post-session
+    assert run_guard("pre-session", "--home", str(home)).returncode == 0
     write(home, "thoughts/2026-11-25-morning.md", '---\ndate: "2026-11-25"\ntitle: "M"\n---\n\nx\n')
     result = run_guard("post-session", "--home", str(home), "--log", str(_log(home)))
     assert result.returncode == 0, result.stderr  # a failed push never fails the session
