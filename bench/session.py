@@ -76,6 +76,7 @@ def timed(
     runs = Runs(name, list(argv))
     for _ in range(repeat):
         reset(home)
+        (home / "logs").mkdir(exist_ok=True)
         if name == "guard":  # untimed, as in real use: the wrapper runs it before the agent
             subprocess.run([*guard_argv(), "pre-session", "--home", str(home)], check=True,
                            capture_output=True)  # fmt: skip

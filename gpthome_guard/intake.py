@@ -14,6 +14,7 @@ safe to run again after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -111,6 +112,10 @@ def record_baseline(home: Path, repo: Repo, config: GuardConfig, fields: dict[st
     tmp = state / f".{BASELINE}.tmp"
     tmp.write_text(json.dumps(data, ensure_ascii=True) + "\n", encoding="utf-8")
     os.replace(tmp, state / BASELINE)
+    # a comparison stored against the previous baseline means nothing any more (a session
+    # log may well have the same name again: the id comes from it)
+    with contextlib.suppress(FileNotFoundError):
+        (state / AUDIT).unlink()
 
 
 def alert(repo: Repo, config: GuardConfig, session: str, lines: list[str]) -> None:

@@ -42,9 +42,9 @@ def _pre(home):
     return result
 
 
-def _post(home, log: str = LOG):
-    write(home, f"logs/{NAME}", log)
-    return run_guard("post-session", "--home", str(home), "--log", str(home / "logs" / NAME))
+def _post(home, log: str = LOG, name: str = NAME):
+    write(home, f"logs/{name}", log)
+    return run_guard("post-session", "--home", str(home), "--log", str(home / "logs" / name))
 
 
 def _alerts(home):
@@ -388,3 +388,19 @@ def test_a_page_replaced_by_a_link_is_put_back(tmp_path):
     assert not os.path.islink(home / "about" / "about.md")
     assert (home / "about" / "about.md").read_bytes() == page
     assert "about/about.md" in _tracked(home)
+
+
+def test_a_new_baseline_voids_a_stored_comparison(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "runner/wake.sh", "changed\n")
+    assert _post(home).returncode == 5
+    # a crash left this session's stored comparison behind; then a new baseline
+    (home / ".git" / "gpthome-guard" / "audit.json").write_text(
+        '{"session": "20261125-210000", "changes": [["runner/x", "forbidden", "added", '
+        '"added", false]]}\n'
+    )
+    _pre(home)  # the operator's change is now part of the baseline
+    write(home, "thoughts/2026-11-25-b.md", ENTRY)
+    result = _post(home, name="session-20261125-210000.log")
+    assert result.returncode == 0, result.stdout + result.stderr
