@@ -246,7 +246,7 @@ def read_candidate(home: Path, rel: str, cap: int) -> tuple[os.stat_result, byte
     """A written file's stat and (when it is at most `cap` bytes) its bytes; None when it is
     not a regular file any more. Never follows a link, never blocks on a FIFO."""
     try:
-        fd = os.open(home / rel, _FILE)
+        fd = os.open(f"{os.fspath(home)}/{rel}", _FILE)
     except OSError:
         return None
     try:

@@ -288,6 +288,17 @@ class Repo:
             if meta.split(b" ")[1:2] == [b"160000"]:
                 self.run("update-index", "--force-remove", "--", _name(name))
 
+    def stage_exactly(self, paths: Sequence[str]) -> None:
+        """Stage these files as they are now: added, changed, or removed when gone. No walk
+        of the tree (the caller knows what changed); a directory name is skipped, so nothing
+        can become a gitlink."""
+        names = [os.fsencode(p) for p in paths if p and not p.endswith("/")]
+        if names:
+            self.run(
+                "update-index", "--add", "--remove", "-z", "--stdin",
+                stdin=b"".join(n + b"\0" for n in names),
+            )  # fmt: skip
+
     def unstage(self, paths: Sequence[str]) -> None:
         """Put the index back to HEAD for these paths (the work tree is not touched)."""
         if paths and self.head() is not None:  # the paths through stdin: there may be many

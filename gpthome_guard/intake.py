@@ -48,6 +48,8 @@ class Intake:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     set_aside: int = 0  # files and entries quarantined or removed (exit 1 at least)
+    # every path of the agent's directories that differed from the index: what to stage
+    changed: list[str] = field(default_factory=list)
 
 
 def _change(code: str, message: str) -> Change:
@@ -316,7 +318,9 @@ def screen_written(
     result: Intake,
 ) -> None:
     limits = config.session
-    written = [p for status, p in repo.worktree_changes(list(WRITABLE)) if status != "D"]
+    changes = repo.worktree_changes(list(WRITABLE))
+    result.changed = [p for _, p in changes]
+    written = [p for status, p in changes if status != "D"]
     actions: list[Quarantine] = []
     files = total = 0
     for rel in sorted(written):

@@ -70,13 +70,6 @@ NEVER_STAGED = (
 )
 
 
-def _stage_agent(repo: Repo) -> None:
-    """Everything in the agent's directories, minus caches (node_modules, .venv, ...): ignore
-    files it planted there were set aside by the intake, so they cannot hide anything."""
-    _write_exclude(repo)
-    repo.stage(list(WRITABLE))
-
-
 def _stage_home(repo: Repo) -> None:
     _write_exclude(repo)
     repo.stage([".", *NEVER_STAGED], magic=True)
@@ -318,9 +311,13 @@ def post_session(
             # before the commit: a crash after it must not lose the alert (a crash before it
             # may repeat it, which is the better failure)
             alert(repo, config, session.id, result.intake.incidents)
-            _stage_agent(repo)
-            result.held, result.kept = _safeguard(repo, config, repo.staged())
+            # exactly what the intake found changed (and left): no second walk of the tree
+            _write_exclude(repo)
+            repo.stage_exactly(result.intake.changed)
             changes = repo.staged()
+            result.held, result.kept = _safeguard(repo, config, changes)
+            if result.held or result.kept:
+                changes = repo.staged()
             message = archive.agent_message(
                 session, log, changes, result.held, result.kept,
                 result.intake.incidents, result.intake.done,
@@ -405,12 +402,14 @@ def _touched(home: Path, changes: list[Change]) -> Selection:
     """The content files a session added, changed or renamed into place (and that are still
     there: a killed run may have moved some already)."""
     items: dict[tuple[str, str], Item] = {}
+    root = os.fspath(home)  # plain strings: Path joins cost more than the lstat at 10k files
     for change in changes:
         parts = change.path.split("/")
         # a file deeper down stands for the directory it is in (`dreams/x.md/inner.txt`:
         # a directory named like a dream, which the site cannot serve)
         if (change.status != "D" and len(parts) >= 2 and parts[0] in CONTENT_DIRS
-                and os.path.lexists(home / parts[0] / parts[1])):  # fmt: skip
+                and (parts[0], parts[1]) not in items
+                and os.path.lexists(f"{root}/{parts[0]}/{parts[1]}")):  # fmt: skip
             items.setdefault((parts[0], parts[1]), Item(parts[0], parts[1]))
     return Selection((), tuple(items.values()))
 
