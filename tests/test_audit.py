@@ -404,3 +404,36 @@ def test_a_new_baseline_voids_a_stored_comparison(tmp_path):
     write(home, "thoughts/2026-11-25-b.md", ENTRY)
     result = _post(home, name="session-20261125-210000.log")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_secret_of_the_format_corpus_reaches_git_the_output_or_the_remote(tmp_path):
+    """Every format of tests/test_secrets.py's corpus, each in a file of its own, through a
+    real session with a backup remote."""
+    from tests.test_secrets import FORMATS
+
+    assert len(FORMATS) >= 20
+    remote = tmp_path / "backup.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    home = _home(tmp_path, f'[git]\nremotes = ["{remote}"]\n')
+    _pre(home)
+    for n, (_, secret) in enumerate(FORMATS):
+        write(home, f"projects/leak/{n:02d}.txt", f"notes\n{secret}\n")
+    write(home, "projects/leak/clean.txt", "nothing to see\n")
+    result = _post(home)
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "projects/leak/clean.txt" in _tracked(home)
+    everything = (
+        result.stdout
+        + result.stderr
+        + _alerts(home)
+        + git(home, "log", "-p", "--all", "--format=%B")
+        + subprocess.run(
+            ["git", "-C", str(remote), "log", "-p", "--all"], capture_output=True, text=True,
+            check=True,
+        ).stdout
+    )  # fmt: skip
+    for n, (kind, secret) in enumerate(FORMATS):
+        assert f"projects/leak/{n:02d}.txt" not in _tracked(home), kind
+        for line in secret.splitlines():
+            if len(line) >= 16 and not line.startswith("-----"):  # PEM armour is not secret
+                assert line not in everything, kind
