@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,14 +130,11 @@ def fingerprint(
     return found
 
 
-def _walk(home: Path, top: str, git_rel: str | None) -> Iterator[tuple[str, os.stat_result]]:
-    try:
-        st = os.lstat(home / top)
-    except OSError:
-        return
-    yield top, st
-    if not stat.S_ISDIR(st.st_mode):
-        return
+def _tree(
+    home: Path, top: str, enter: Callable[[str, os.DirEntry[str]], bool]
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry below the directory `top`, depth first, never through a link; `enter`
+    says whether to go into a directory (it is yielded either way)."""
     stack = [top]
     while stack:
         rel = stack.pop()
@@ -148,17 +145,35 @@ def _walk(home: Path, top: str, git_rel: str | None) -> Iterator[tuple[str, os.s
             continue
         for entry in entries:
             path = f"{rel}/{entry.name}"
-            if git_rel and path.startswith(git_rel + "/"):
-                inner = path[len(git_rel) + 1 :] + "/"
-                if inner.startswith(_GIT_UNWATCHED) and not inner.startswith("objects/info/"):
-                    continue
+            yield path, entry
             try:
-                est = entry.stat(follow_symlinks=False)
+                if entry.is_dir(follow_symlinks=False) and enter(path, entry):
+                    stack.append(path)
             except OSError:
                 continue
-            yield path, est
-            if stat.S_ISDIR(est.st_mode):
-                stack.append(path)
+
+
+def _walk(home: Path, top: str, git_rel: str | None) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        st = os.lstat(home / top)
+    except OSError:
+        return
+    yield top, st
+    if not stat.S_ISDIR(st.st_mode):
+        return
+
+    def watched(path: str, _: object = None) -> bool:
+        if not git_rel or not path.startswith(git_rel + "/"):
+            return True
+        inner = path[len(git_rel) + 1 :] + "/"
+        return not inner.startswith(_GIT_UNWATCHED) or inner.startswith("objects/info/")
+
+    for path, entry in _tree(home, top, watched):
+        if watched(path):
+            try:
+                yield path, entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
 
 
 # --- hazards in the agent's directories ------------------------------------------------
@@ -182,39 +197,32 @@ def hazards(home: Path) -> list[Hazard]:
     for top in WRITABLE:
         try:
             st = os.lstat(home / top)
-        except FileNotFoundError:
-            continue
-        except OSError:
+        except OSError:  # absent (or unreadable): nothing to set aside
             continue
         if not stat.S_ISDIR(st.st_mode):
             found.append(_hazard(top, st.st_mode))
             continue
-        stack = [top]
-        while stack:
-            rel = stack.pop()
+        for path, entry in _tree(home, top, _enter):
             try:
-                with os.scandir(home / rel) as it:
-                    entries = list(it)
+                if entry.name == ".git":
+                    found.append(Hazard(path, "A606", "a nested git repository (.git)"))
+                elif entry.is_symlink():
+                    found.append(Hazard(path, "A604", "a symbolic link"))
+                elif entry.is_dir(follow_symlinks=False):
+                    continue
+                elif entry.is_file(follow_symlinks=False):
+                    if entry.name in GIT_CONTROL:
+                        found.append(Hazard(path, "A607", f"a planted {entry.name}"))
+                else:
+                    found.append(_hazard(path, entry.stat(follow_symlinks=False).st_mode))
             except OSError:
                 continue
-            for entry in entries:
-                path = f"{rel}/{entry.name}"
-                try:
-                    if entry.name == ".git":
-                        found.append(Hazard(path, "A606", "a nested git repository (.git)"))
-                    elif entry.is_symlink():
-                        found.append(Hazard(path, "A604", "a symbolic link"))
-                    elif entry.is_dir(follow_symlinks=False):
-                        if entry.name not in CACHE_DIRS:
-                            stack.append(path)
-                    elif entry.is_file(follow_symlinks=False):
-                        if entry.name in GIT_CONTROL:
-                            found.append(Hazard(path, "A607", f"a planted {entry.name}"))
-                    else:
-                        found.append(_hazard(path, entry.stat(follow_symlinks=False).st_mode))
-                except OSError:
-                    continue
     return sorted(found, key=lambda h: h.path)
+
+
+def _enter(_: str, entry: os.DirEntry[str]) -> bool:
+    """Not into a nested repository (it is set aside whole) nor into caches git ignores."""
+    return entry.name != ".git" and entry.name not in CACHE_DIRS
 
 
 def _hazard(path: str, mode: int) -> Hazard:
