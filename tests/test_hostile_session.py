@@ -498,14 +498,14 @@ def nested_repo_with_fsmonitor_twice(a):
 
 @case(
     1,
-    {"sandbox/work/.git": "quarantined A606", "sandbox/work/poem.txt": "committed",
+    {"sandbox/tool/.git": "quarantined A606", "sandbox/tool/poem.txt": "committed",
      "sandbox/evil.git/config": "committed"},
 )  # fmt: skip
 def git_file_pointing_elsewhere(a):
     # `.git` is a file (`gitdir: .../sandbox/evil.git`); the repository it names is just files
     subprocess.run(["git", "init", "-q", "--separate-git-dir", str(a.path("sandbox/evil.git")),
-                    str(a.path("sandbox/work"))], check=True)  # fmt: skip
-    _commit_with_fsmonitor(a.path("sandbox/work"), a.outside / "PWNED-gitfile")
+                    str(a.path("sandbox/tool"))], check=True)  # fmt: skip
+    _commit_with_fsmonitor(a.path("sandbox/tool"), a.outside / "PWNED-gitfile")
 
 
 @case(1, {"thoughts/.gitignore": "quarantined A607", "thoughts/2026-11-25-hidden.md": "committed"})
