@@ -17,8 +17,6 @@ WRITABLE = ("thoughts", "dreams", "landing-page", "about", "sandbox", "projects"
 READ_ONLY = ("visitors", "GPT.md", "README.md", ".gitignore")
 # What the agent must neither read nor write.
 FORBIDDEN = ("runner", "logs", ".env", "sessions.db", "guard.toml", "quarantine", ".git")
-# Files planted in the agent's directories that would change how git treats the archive.
-GIT_CONTROL_FILES = (".gitignore", ".gitattributes", ".gitmodules", ".git")
 
 
 class Zone(StrEnum):
@@ -37,10 +35,8 @@ def zone_of(
         return Zone.forbidden
     if top in read_only:
         return Zone.read_only
-    if top in WRITABLE and "/" in path:
-        return Zone.writable
     if top in WRITABLE:
-        return Zone.writable  # the directory itself
+        return Zone.writable
     return Zone.outside
 
 

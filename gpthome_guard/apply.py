@@ -29,6 +29,7 @@ MANIFEST = "manifest.jsonl"
 TMP_PREFIX = ".guard-"
 TMP_SUFFIX = ".tmp"
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_KEPT_DEPTH = 8  # directories this shallow stay open for the run; deeper, only the last
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -85,14 +86,23 @@ class _Fs:
         """A descriptor for home-relative directory `rel`, never through a link."""
         if rel in ("", "."):
             return self.root
-        if rel not in self._dirs:
-            parent, _, name = rel.rpartition("/")
-            parent_fd = self.dir(parent, create)
+        # iterative, one component at a time from the nearest directory already open: a tree
+        # a thousand levels deep must not exhaust the stack
+        parts = rel.split("/")
+        depth = len(parts)
+        while depth and "/".join(parts[:depth]) not in self._dirs:
+            depth -= 1
+        fd = self._dirs["/".join(parts[:depth])] if depth else self.root
+        for n in range(depth, len(parts)):
             if create:
                 with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o700, dir_fd=parent_fd)
-            self._dirs[rel] = os.open(name, _DIR, dir_fd=parent_fd)
-        return self._dirs[rel]
+                    os.mkdir(parts[n], 0o700, dir_fd=fd)
+            parent, fd = fd, os.open(parts[n], _DIR, dir_fd=fd)
+            if n > depth and n - 1 >= _KEPT_DEPTH:  # deep in: keep few descriptors open
+                os.close(parent)
+            if n < _KEPT_DEPTH or n == len(parts) - 1:
+                self._dirs["/".join(parts[: n + 1])] = fd
+        return fd
 
     @property
     def run_dir(self) -> str:

@@ -133,7 +133,8 @@ def agent_message(
     if log.models:
         usage.append("models: " + ", ".join(printable(m)[:60] for m in log.models[:5]))
     if usage:
-        facts.append("; ".join(usage).capitalize())
+        line = "; ".join(usage)
+        facts.append(line[:1].upper() + line[1:])  # not capitalize(): model names keep case
     deleted = [printable(c.path) for c in changes if c.status == "D"]
     renamed = [
         f"{printable(c.old_path or '?')} -> {printable(c.path)}" for c in changes if c.status == "R"

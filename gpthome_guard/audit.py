@@ -28,7 +28,7 @@ from gpthome_guard.plan import sha256
 CACHE_DIRS = frozenset({"__pycache__", ".venv", "venv", "node_modules", ".mypy_cache",
                         ".pytest_cache", ".ruff_cache", ".cache"})  # fmt: skip
 GIT_CONTROL = frozenset({".gitignore", ".gitattributes", ".gitmodules"})
-MAX_ENTRIES = 200_000  # a fingerprint bigger than this is cut (and says so)
+MAX_ENTRIES = 200_000  # a fingerprint is cut at this many paths (memory stays bounded)
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # In the git directory, what git itself rewrites or what grows without bound is not watched:
 # objects (their names are their hashes: a change is a new name, which `git fsck` checks),
@@ -232,19 +232,6 @@ def _hazard(path: str, mode: int) -> Hazard:
     if kind in ("fifo", "socket", "char device", "block device", "other"):
         return Hazard(path, "A605", f"a {kind}", remove=True)
     return Hazard(path, "A603", f"a {kind} where a directory belongs")
-
-
-def outside(
-    home: Path, home_map: Map, baseline: dict[str, Stat]
-) -> list[tuple[str, os.stat_result]]:
-    """Entries at the home's root that are in no zone and were not there at the baseline."""
-    found = []
-    with contextlib.suppress(OSError), os.scandir(home) as it:
-        for entry in it:
-            if home_map.zone(entry.name) is Zone.outside and entry.name not in baseline:
-                with contextlib.suppress(OSError):
-                    found.append((entry.name, entry.stat(follow_symlinks=False)))
-    return sorted(found)
 
 
 # --- what the session wrote: read once, bounded ------------------------------------------

@@ -20,7 +20,7 @@ from gpthome_guard.cli_base import (
     app,
 )
 from gpthome_guard.config import DEFAULT_CONFIG, load_config
-from gpthome_guard.errors import ExitCode, GuardError
+from gpthome_guard.errors import ConfigError, ExitCode, GuardError
 from gpthome_guard.gitrepo import Identity
 from gpthome_guard.models import printable
 
@@ -131,9 +131,15 @@ def post_session(
         from gpthome_guard.session import post_session as run_post_session
 
         root = _home(home)
-        result = run_post_session(
-            root, load_config(root), log, session_type.value if session_type else None
-        )
+        try:
+            config = load_config(root)
+        except ConfigError as exc:
+            # the agent may have broken it on purpose to stop the audit: the settings last
+            # committed are used instead (post-session reads them from git), and the change
+            # is an incident of the audit
+            typer.echo(f"warning: {exc}; using the settings last committed", err=True)
+            config = DEFAULT_CONFIG
+        result = run_post_session(root, config, log, session_type.value if session_type else None)
         typer.echo(
             f"session {result.session.id} ({result.session.type}): {result.log.status.value}"
         )
@@ -163,7 +169,10 @@ def post_session(
         ExitCode.SECURITY
         if result.held or result.intake.incidents
         else ExitCode.OK
-        if result.ok and not result.kept and not result.intake.set_aside
+        if result.ok
+        and not result.kept
+        and not result.intake.set_aside
+        and not result.intake.unreadable
         else ExitCode.FINDINGS
     )
     raise typer.Exit(int(code))

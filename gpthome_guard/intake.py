@@ -48,6 +48,7 @@ class Intake:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     set_aside: int = 0  # files and entries quarantined or removed (exit 1 at least)
+    unreadable: list[str] = field(default_factory=list)  # written, but not safely readable
     # every path of the agent's directories that differed from the index: what to stage
     changed: list[str] = field(default_factory=list)
 
@@ -142,7 +143,13 @@ def alert(repo: Repo, config: GuardConfig, session: str, lines: list[str]) -> No
 
 
 def audit_access(
-    home: Path, repo: Repo, config: GuardConfig, run: Run, log_rel: str | None, result: Intake
+    home: Path,
+    repo: Repo,
+    config: GuardConfig,
+    run: Run,
+    log_rel: str | None,
+    result: Intake,
+    scanner: SecretScanner,
 ) -> None:
     """Compare with the baseline, once per session: the comparison is stored before this run
     changes anything, so a rerun after a crash acts on the same findings instead of taking
@@ -162,10 +169,16 @@ def audit_access(
     put_back: list[str] = []
     for change in changes:
         path, code = change.path, _CODES[change.zone]
-        result.incidents.append(f"{code} {display(path)}: {change.what}")
+        result.incidents.append(f"{code} {masked(path, scanner) or display(path)}: {change.what}")
         present = os.path.lexists(home / path)
         if change.zone is Zone.read_only or path == "guard.toml":
-            if change.kind != "added" and change.was_file:
+            if (
+                change.kind != "added"
+                and change.was_file
+                and (
+                    change.kind == "removed" or "content" in change.what or "became" in change.what
+                )
+            ):
                 put_back.append(path)
             if present and (
                 change.kind == "added"
@@ -206,8 +219,11 @@ def _compare(
     for change in _topmost(compare(baseline, after, the_map.zone, skip)):
         new = after.get(change.path)
         if (change.kind == "added" and change.zone is Zone.read_only and new is not None
-                and agent_uid is not None and new.uid != agent_uid):  # fmt: skip
-            continue  # written during the session by another user (the API): not the agent
+                and change.path.startswith("visitors/")
+                and (agent_uid is None or new.uid != agent_uid)):  # fmt: skip
+            # a new visitor message: the API's, unless the agent's own user wrote it (without
+            # [access] agent_user that cannot be told, so it is left where it is)
+            continue
         old = baseline.get(change.path)
         if change.zone is Zone.outside and "/" in change.path:
             continue
@@ -270,7 +286,8 @@ def _put_back(repo: Repo, path: str, result: Intake) -> None:
     if blob is None:
         return
     target = repo.work_tree / path
-    if read_regular(target) == blob:
+    if read_regular(target) == blob:  # put back already, by a run that was then killed
+        result.done.append(f"put back {display(path)} from the last commit")
         return
     if os.path.lexists(target):  # quarantined above; something new appeared meanwhile
         result.skipped.append(f"{display(path)}: changed again; not put back")
@@ -286,11 +303,13 @@ def _put_back(repo: Repo, path: str, result: Intake) -> None:
 # --- 2. hazards --------------------------------------------------------------------------
 
 
-def set_aside_hazards(home: Path, repo: Repo, run: Run, result: Intake) -> None:
+def set_aside_hazards(
+    home: Path, repo: Repo, run: Run, result: Intake, scanner: SecretScanner
+) -> None:
     found = audit.hazards(home)
     actions = [
         Quarantine(
-            path=display(h.path),
+            path=masked(h.path, scanner) or display(h.path),
             fs_path=h.path,
             sha256=None,
             findings=(_change(h.code, h.message),),
@@ -325,7 +344,9 @@ def screen_written(
     files = total = 0
     for rel in sorted(written):
         read = audit.read_candidate(home, rel, limits.max_archived_file_bytes)
-        if read is None:
+        if read is None:  # not a regular file we can open (a path too long, a link the
+            # walk could not reach): never staged unread
+            result.unreadable.append(rel)
             continue
         st, data = read
         if st.st_nlink > 1:
@@ -349,10 +370,8 @@ def screen_written(
             where = "; ".join(
                 f"{'name' if h.line == 0 else f'line {h.line}'}: {h.kind}" for h in hits[:5]
             )
-            shown = None
-            if any(h.line == 0 for h in hits):  # the name itself must not be printed
-                shown = f"{rel.rpartition('/')[0]}/(a file whose name holds a secret)"
-            actions.append(_quarantine(rel, "S701", where, data, private=True, shown=shown))
+            actions.append(_quarantine(rel, "S701", where, data, private=True,
+                                       shown=masked(rel, scanner)))  # fmt: skip
     free = audit.free_bytes(home)
     if free is not None and free < total + limits.min_free_bytes:
         raise GuardError(
@@ -360,6 +379,21 @@ def screen_written(
             f"{total + limits.min_free_bytes}; free disk space and rerun (nothing was committed)"
         )
     _apply(home, actions, run, result)
+    if result.unreadable:
+        gone = set(result.unreadable)
+        result.changed = [p for p in result.changed if p not in gone]
+        result.skipped += [
+            f"{masked(p, scanner) or display(p)}: cannot be read safely (a path too long, or "
+            "not a regular file); not archived: look at it by hand"
+            for p in result.unreadable
+        ]
+
+
+def masked(path: str, scanner: SecretScanner) -> str | None:
+    """How to show a path whose name holds a secret (None when it holds none)."""
+    if not scanner.scan(b"", path):
+        return None
+    return f"{path.split('/', 1)[0]}/(a path that holds a secret)"
 
 
 def _quarantine(
@@ -385,7 +419,7 @@ def _apply(home: Path, actions: list[Quarantine], run: Run, result: Intake) -> N
         result.skipped += apply_plan(home, Plan(actions=tuple(actions)), run).skipped
 
 
-def _from_manifest(home: Path, run: Run, result: Intake) -> None:
+def _from_manifest(home: Path, run: Run, result: Intake, scanner: SecretScanner) -> None:
     """What this run's intake set aside, from its manifest, not from what this process did:
     after a crash, the rerun tells the whole story, not only the part it finished."""
     try:
@@ -403,8 +437,7 @@ def _from_manifest(home: Path, run: Run, result: Intake) -> None:
             continue
         if code[:1] not in "AS" or (path, code) in seen or action not in ("quarantined", "removed"):
             continue
-        if code == "S701" and (message.startswith("name:") or "; name:" in message):
-            path = f"{path.rpartition('/')[0]}/(a file whose name holds a secret)"
+        path = masked(path, scanner) or path
         seen.add((path, code))
         result.set_aside += 1
         result.done.append(f"{action} {path} ({code} {message})")
@@ -426,11 +459,11 @@ def intake(
     result = Intake()
     scanner = scanner_for(home, config)
     if access:
-        audit_access(home, repo, config, run, log_rel, result)
-    set_aside_hazards(home, repo, run, result)
+        audit_access(home, repo, config, run, log_rel, result, scanner)
+    set_aside_hazards(home, repo, run, result, scanner)
     screen_written(home, repo, config, run, scanner, result)
     put_back = result.done
     result.done = []
-    _from_manifest(home, run, result)
+    _from_manifest(home, run, result, scanner)
     result.done += put_back
     return result, scanner

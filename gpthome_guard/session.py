@@ -231,6 +231,7 @@ def pre_session(home: Path, config: GuardConfig, session_type: str) -> PreResult
         screened, _ = intake(home, repo, config, Run(f"pre-{session.id}"), access=False)
         alert(repo, config, session.id, screened.incidents)
         _stage_home(repo)
+        repo.unstage(screened.unreadable)  # what the intake could not read is never committed
         changes = repo.staged()
         commit = repo.commit(archive.external_message(session, changes), guard, guard)
         head = repo.head()
@@ -315,7 +316,7 @@ def post_session(
             _write_exclude(repo)
             repo.stage_exactly(result.intake.changed)
             changes = repo.staged()
-            result.held, result.kept = _safeguard(repo, config, changes)
+            result.held, result.kept = _safeguard(repo, config, changes, session.id)
             if result.held or result.kept:
                 changes = repo.staged()
             message = archive.agent_message(
@@ -371,6 +372,12 @@ def _without_secrets(log: SessionLog, scanner: SecretScanner) -> SessionLog:
         text = getattr(log, name)
         if text and scanner.scan(text.encode("utf-8", "surrogateescape")):
             update[name] = f"({name} withheld: it holds a secret)"
+    models = tuple(
+        "(withheld)" if scanner.scan(m.encode("utf-8", "surrogateescape")) else m
+        for m in log.models
+    )
+    if models != log.models:
+        update["models"] = models
     return log.model_copy(update=update) if update else log
 
 
@@ -388,14 +395,8 @@ def _summary(result: PostResult) -> dict[str, object]:
 
 def _earlier_incidents(repo: Repo, session_id: str) -> list[str]:
     """A rerun after the agent's commit: the incidents the first run found."""
-    try:
-        path = repo.git_dir / STATE_DIR / "last-session.json"
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    if not isinstance(data, dict) or data.get("session") != session_id:
-        return []
-    return [str(line) for line in data.get("incidents") or []]
+    data = _session_state(repo, "last-session.json", session_id)
+    return _strings(data.get("incidents"))
 
 
 def _touched(home: Path, changes: list[Change]) -> Selection:
@@ -446,14 +447,18 @@ def _repaired_paths(plan: Plan) -> list[str]:
 
 
 def _safeguard(
-    repo: Repo, config: GuardConfig, changes: list[Change]
+    repo: Repo, config: GuardConfig, changes: list[Change], session_id: str
 ) -> tuple[list[str], list[str]]:
     """Hold back a mass deletion, and put back deleted journal entries: unstage them and
-    write them back from HEAD, so neither this commit nor the next pre-session drops them."""
+    write them back from HEAD, so neither this commit nor the next pre-session drops them.
+    What it decides is recorded first: a rerun after a kill, which sees the files back and
+    nothing deleted, still tells it."""
+    earlier = _session_state(repo, "safeguard.json", session_id)
+    earlier_held, earlier_kept = _strings(earlier.get("held")), _strings(earlier.get("kept"))
     gone = [c.path for c in changes if c.status == "D"]
     gone += [c.old_path for c in changes if c.status == "R" and c.old_path]
     if not gone:
-        return [], []
+        return earlier_held, earlier_kept
     emptied = [d for d in WRITABLE if len(tracked := _tracked(repo, d)) > 1 and all(
         p in gone for p in tracked)]  # a whole directory (of more than one file)  # fmt: skip
     held = sorted(gone) if len(gone) > config.session.max_deletions or emptied else []
@@ -464,6 +469,9 @@ def _safeguard(
             p for p in gone if config.session.journal_append_only and p.startswith("thoughts/")
         )
     )
+    held = sorted({*held, *earlier_held})
+    kept = sorted({*kept, *earlier_kept}) if not held else []
+    _write_state(repo, "safeguard.json", {"session": session_id, "held": held, "kept": kept})
     back = held or kept
     if back:
         repo.unstage(back)
@@ -474,6 +482,19 @@ def _safeguard(
     if held:
         _write_state(repo, "held.json", {"paths": sorted(_held(repo) | set(held))})
     return held, kept
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _session_state(repo: Repo, name: str, session_id: str) -> dict[str, object]:
+    """A state file written for this session, or {} (another session's, or none)."""
+    try:
+        data = json.loads((repo.git_dir / STATE_DIR / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and data.get("session") == session_id else {}
 
 
 def forget_held(repo: Repo, paths: list[str], guard: Identity) -> list[str]:

@@ -288,7 +288,7 @@ def test_a_secret_in_a_file_name_is_never_printed_or_committed(tmp_path):
     write(home, f"sandbox/{SECRET}.txt", "harmless\n")
     result = _post(home)
     assert result.returncode == 5
-    assert "S701 sandbox/(a file whose name holds a secret)" in result.stderr
+    assert "S701 sandbox/(a path that holds a secret)" in result.stderr
     assert SECRET not in result.stdout + result.stderr + _alerts(home)
     assert SECRET not in git(home, "log", "-p", "--all", "--stat")
 
@@ -437,3 +437,93 @@ def test_no_secret_of_the_format_corpus_reaches_git_the_output_or_the_remote(tmp
         for line in secret.splitlines():
             if len(line) >= 16 and not line.startswith("-----"):  # PEM armour is not secret
                 assert line not in everything, kind
+
+
+def test_a_path_too_long_to_read_is_never_committed(tmp_path):
+    home = _home(tmp_path)
+    write(home, ".env", f"DB_PASSWORD={SECRET}\n")
+    _pre(home)
+    # a relative path git can use, but the home's absolute path makes too long to open
+    rel, fd = "sandbox", os.open(home / "sandbox", os.O_RDONLY | os.O_DIRECTORY)
+    while len(str(home)) + len(rel) + 220 < 4096:
+        os.mkdir("c" * 200, dir_fd=fd)
+        fd, old = os.open("c" * 200, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd), fd
+        os.close(old)
+        rel += "/" + "c" * 200
+    name = "d" * (4096 - len(str(home)) - len(rel) - 2 + 5)
+    leak = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(leak, f"{SECRET}\n".encode())
+    os.close(leak)
+    os.close(fd)
+    result = _post(home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot be read safely" in result.stdout
+    assert SECRET not in git(home, "log", "-p", "--all")
+    assert run_guard("pre-session", "--home", str(home)).returncode == 0
+    assert SECRET not in git(home, "log", "-p", "--all")
+
+
+def test_a_secret_in_a_directory_name_is_never_printed(tmp_path):
+    home = _home(tmp_path)
+    write(home, ".env", f"DB_PASSWORD={SECRET}\n")
+    _pre(home)
+    write(home, f"sandbox/{SECRET}/note.txt", "hi\n")
+    os.symlink("x", home / "projects" / f"link-{SECRET}")
+    result = _post(home)
+    assert result.returncode == 5, result.stdout + result.stderr
+    everything = result.stdout + result.stderr + _alerts(home) + git(home, "log", "--format=%B")
+    assert SECRET not in everything
+    assert "sandbox/(a path that holds a secret)" in result.stderr
+
+
+def test_a_tree_a_thousand_levels_deep_does_not_crash_the_guard(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    fd = os.open(home / "sandbox", os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(1100):
+        os.mkdir("a", dir_fd=fd)
+        fd, old = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd), fd
+        os.close(old)
+    os.symlink("/etc/passwd", "link", dir_fd=fd)
+    os.close(fd)
+    result = _post(home)
+    assert result.returncode in (1, 5), result.stdout + result.stderr
+    assert "internal error" not in result.stderr
+    assert "A604" in result.stdout
+    assert run_guard("pre-session", "--home", str(home)).returncode in (0, 1)
+
+
+def test_a_broken_guard_toml_does_not_stop_the_audit(tmp_path):
+    home = _home(tmp_path)
+    _pre(home)
+    write(home, "runner/hook.sh", "evil\n")
+    with (home / "guard.toml").open("a") as handle:
+        handle.write("[session\n")
+    result = _post(home)
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "A601 runner/hook.sh: added (file)" in result.stderr
+    assert "A601 guard.toml: content changed" in result.stderr
+    assert "[session\n" not in (home / "guard.toml").read_text()  # put back
+
+
+def test_a_visitor_message_written_during_the_session_stays(tmp_path):
+    home = _home(tmp_path)  # no [access] agent_user: the API's and the agent's look alike
+    _pre(home)
+    write(home, "visitors/2026-11-25-msg.md", "hello\n")
+    result = _post(home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (home / "visitors" / "2026-11-25-msg.md").read_text() == "hello\n"
+
+
+def test_model_names_holding_a_secret_are_withheld(tmp_path):
+    home = _home(tmp_path)
+    write(home, ".env", f"DB_PASSWORD={SECRET}\n")
+    _pre(home)
+    write(home, "sandbox/a.txt", "hi\n")
+    log = LOG.replace(
+        '"total_cost_usd":0.1}', f'"total_cost_usd":0.1,"modelUsage":{{"{SECRET}":{{}}}}}}'
+    )
+    result = _post(home, log)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert SECRET not in git(home, "log", "--format=%B")
+    assert "models: (withheld)" in git(home, "log", "--format=%B")

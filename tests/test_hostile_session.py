@@ -806,7 +806,7 @@ def _secret_incidents(expect: dict[str, str]) -> set[tuple[str, str]]:
     }
 
 
-NAME_WITHHELD = "(a file whose name holds a secret)"
+NAME_WITHHELD = "(a path that holds a secret)"
 
 
 def _check_contained(agent: Agent, canary: tuple[bytes, int, int], shadow, atime) -> None:

@@ -22,7 +22,9 @@ def _messy_home(root: Path) -> Path:
     write(home, "dreams/old.md", DREAM)
     write(home, "dreams/kept.md", DREAM)
     write(home, "thoughts/2026-11-24-evening.md", '---\ndate: "2026-11-24"\ntitle: "E"\n---\n\nx\n')
+    write(home, "thoughts/2026-11-23-evening.md", '---\ndate: "2026-11-23"\ntitle: "E"\n---\n\ny\n')
     assert run_guard("pre-session", "--home", str(home)).returncode == 0
+    (home / "thoughts/2026-11-23-evening.md").unlink()  # put back: the journal is append-only
     # the session's work
     write(home, "thoughts/2026-11-25-morning.md", "---\ndate: 2026-11-25\ntitle: M\n---\n\nSea.\n")
     write(home, "thoughts/2026-11-25-visit.md", '---\ndate: "2026-11-01"\ntitle: "V"\n---\n\nx\n')
@@ -48,6 +50,7 @@ def _state(home: Path) -> dict[str, object]:
     return {
         "tree": git(home, "rev-parse", "HEAD^{tree}"),
         "subjects": git(home, "log", "--format=%s|%an"),
+        "kept": git(home, "log", "--format=%(trailers:key=Guard-Kept,valueonly)"),
         "status": git(home, "status", "--porcelain"),
         "served": served,
     }
