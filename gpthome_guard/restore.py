@@ -166,7 +166,15 @@ def write_file(home: Path, rel: str, data: bytes, mode: int) -> None:
             dir_fd=fd,
         )
         try:
-            os.write(out, data)
+            # the file belongs to whoever owns its directory (the agent, for its own
+            # directories), not to the guard that runs as root
+            where = os.fstat(fd)
+            if (where.st_uid, where.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):
+                    os.fchown(out, where.st_uid, where.st_gid)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
             os.fsync(out)
         finally:
             os.close(out)

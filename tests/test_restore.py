@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+
+import pytest
+
 from tests.conftest import run_guard, write
 from tests.gitutil import git
 from tests.test_session import _init, _log, _trailers
@@ -96,3 +101,16 @@ def test_a_mass_deletion_is_held_back_until_confirmed(tmp_path):
     assert confirmed.returncode == 0, confirmed.stderr
     assert not (home / "dreams/d3.md").exists()
     assert "dreams/d3.md" not in git(home, "ls-files")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory away (issue 5)")
+def test_a_written_back_file_belongs_to_its_directorys_owner(tmp_path):
+    from gpthome_guard.restore import write_file
+
+    nobody = pwd.getpwnam("nobody")
+    (tmp_path / "thoughts").mkdir()
+    os.chown(tmp_path / "thoughts", nobody.pw_uid, nobody.pw_gid)
+    write_file(tmp_path, "thoughts/back.md", b"x" * 300_000, 0o644)
+    st = os.stat(tmp_path / "thoughts" / "back.md")
+    assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert (tmp_path / "thoughts" / "back.md").read_bytes() == b"x" * 300_000
