@@ -234,9 +234,11 @@ class _Fs:
                 dir_fd = self.dir(directory)
             except OSError:
                 continue
-            for entry in os.scandir(dir_fd):
-                if entry.name.startswith(TMP_PREFIX) and entry.name.endswith(TMP_SUFFIX):
-                    rel = f"{directory}/{entry.name}"
+            with os.scandir(dir_fd) as it:
+                names = [e.name for e in it]
+            for name in names:
+                if name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX):
+                    rel = f"{directory}/{name}"
                     note = Change(
                         code="-",
                         name="interrupted-write",
