@@ -17,7 +17,7 @@ from typing import IO
 
 from gpthome_guard.checks import check_document
 from gpthome_guard.config import GuardConfig, Limits
-from gpthome_guard.conventions import CONTENT_DIRS, PAGES, SKIPPED_NAMES, kind_of
+from gpthome_guard.conventions import PAGES, SKIPPED_NAMES, kind_of
 from gpthome_guard.documents import parse_document
 from gpthome_guard.errors import GuardError, UsageError
 from gpthome_guard.gitrepo import Repo
@@ -25,7 +25,7 @@ from gpthome_guard.models import Counts, FileResult, Finding, Kind, Severity, Va
 from gpthome_guard.reader import Item, display
 from gpthome_guard.rules import RULES
 from gpthome_guard.session import repo_for
-from gpthome_guard.validate import Selection
+from gpthome_guard.validate import select
 
 REGULAR = frozenset({"100644", "100755"})
 _NOT_A_FILE = {
@@ -72,36 +72,6 @@ def index_file(value: str | None) -> Path | None:
     return path
 
 
-def select_staged(home: Path, paths: Iterable[str]) -> Selection:
-    """Map the command line's PATHs (relative to the current directory) onto the index. A
-    path need not exist in the work tree: it may be staged and deleted since."""
-    paths = list(paths)
-    if not paths:
-        return Selection(CONTENT_DIRS, ())
-    directories: list[str] = []
-    items: list[Item] = []
-    root = os.path.abspath(home)
-    for raw in paths:
-        absolute = os.path.normpath(os.path.abspath(raw))
-        if os.path.commonpath([root, absolute]) != root:
-            raise UsageError(
-                f"{display(raw)}: not inside the home {home}; pass --home or a path in it"
-            )
-        parts = Path(os.path.relpath(absolute, root)).parts
-        if parts in ((), (".",)):
-            directories.extend(CONTENT_DIRS)
-        elif parts[0] not in CONTENT_DIRS:
-            continue  # not content: nothing to check (pre-commit passes every staged file)
-        elif len(parts) == 1:
-            directories.append(parts[0])
-        else:  # a deeper path stands for the subdirectory it lies in, which is reported
-            items.append(Item(parts[0], parts[1]))
-    return Selection(
-        tuple(dict.fromkeys(directories)),
-        tuple(i for i in dict.fromkeys(items) if i.directory not in directories),
-    )
-
-
 def validate_staged(
     home: Path,
     config: GuardConfig,
@@ -119,7 +89,7 @@ def validate_staged(
     index_path = index_file(index)
     # our Repo drops every GIT_* variable; the hook's index is the one thing we take back
     env = {"GIT_INDEX_FILE": str(index_path)} if index_path is not None else None
-    selection = select_staged(home, paths)
+    selection = select(home, paths, staged=True)
     pathspecs = [*selection.directories, *(i.fs_path for i in selection.items)]
     staged = _read_index(repo, pathspecs, env)
     report = _Report(keep_files)

@@ -22,7 +22,7 @@ from gpthome_guard.conventions import CONTENT_DIRS, SKIPPED_NAMES
 from gpthome_guard.documents import parse_document
 from gpthome_guard.errors import UsageError
 from gpthome_guard.models import Counts, FileResult, Finding, Kind, Severity, ValidationReport
-from gpthome_guard.reader import Home, Item, Raw
+from gpthome_guard.reader import Home, Item, Raw, display
 from gpthome_guard.rules import RULES
 
 if TYPE_CHECKING:  # the fix machinery is imported only when a fix is asked for
@@ -109,8 +109,10 @@ class Selection:
     items: tuple[Item, ...]
 
 
-def select(home: Path, paths: Iterable[str]) -> Selection:
-    """Map the command line's PATHs (relative to the current directory) onto the home."""
+def select(home: Path, paths: Iterable[str], *, staged: bool = False) -> Selection:
+    """Map the command line's PATHs (relative to the current directory) onto the home, or,
+    with `staged`, onto git's index: then a path need not exist in the work tree (it may be
+    staged and deleted since), and a deeper path stands for the subdirectory it lies in."""
     paths = list(paths)
     if not paths:
         return Selection(CONTENT_DIRS, ())
@@ -120,9 +122,11 @@ def select(home: Path, paths: Iterable[str]) -> Selection:
     for raw in paths:
         absolute = os.path.normpath(os.path.abspath(raw))
         if os.path.commonpath([root, absolute]) != root:
-            raise UsageError(f"{raw}: not inside the home {home}; pass --home or a path in it")
-        if not os.path.lexists(absolute):
-            raise UsageError(f"{raw}: no such file or directory")
+            raise UsageError(
+                f"{display(raw)}: not inside the home {home}; pass --home or a path in it"
+            )
+        if not staged and not os.path.lexists(absolute):
+            raise UsageError(f"{display(raw)}: no such file or directory")
         parts = Path(os.path.relpath(absolute, root)).parts
         if parts in ((), (".",)):
             directories.extend(CONTENT_DIRS)
@@ -130,12 +134,12 @@ def select(home: Path, paths: Iterable[str]) -> Selection:
             continue  # not content: nothing to check (pre-commit passes every staged file)
         elif len(parts) == 1:
             directories.append(parts[0])
-        elif len(parts) == 2 and not (
+        elif staged or (len(parts) == 2 and not (
             parts[1] in SKIPPED_NAMES and os.path.isfile(absolute) and not os.path.islink(absolute)
-        ):
+        )):  # fmt: skip
             items.append(Item(parts[0], parts[1]))
-        # deeper paths lie in subdirectories the site does not serve; the directory's own
-        # scan reports the subdirectory itself
+        # in the work tree, deeper paths lie in subdirectories the site does not serve; the
+        # directory's own scan reports the subdirectory itself
     return Selection(
         tuple(dict.fromkeys(directories)),
         tuple(i for i in dict.fromkeys(items) if i.directory not in directories),
