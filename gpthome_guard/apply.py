@@ -126,13 +126,7 @@ class _Fs:
         try:
             if like is not None:
                 os.fchmod(fd, stat.S_IMODE(like.st_mode))
-                if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
-                    with contextlib.suppress(PermissionError):
-                        os.fchown(fd, like.st_uid, like.st_gid)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_durably(fd, data, like)
         finally:
             os.close(fd)
         self.step()
@@ -352,6 +346,19 @@ class _Fs:
             f"restored {action.path} from {action.commit[:12]} (the invalid "
             "version is in the quarantine)"
         )
+
+
+def write_durably(fd: int, data: bytes, owner: os.stat_result | None = None) -> None:
+    """Write all of `data` to a new file and flush it to disk. With `owner`, the file gets
+    that owner (the guard may run as root while the agent owns its files and directories:
+    what the guard writes for it must stay the agent's)."""
+    if owner is not None and (owner.st_uid, owner.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
 
 
 def _exists(dir_fd: int, name: str) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpthome_guard import __version__, archive
+from gpthome_guard.apply import write_durably
 from gpthome_guard.errors import UsageError
 from gpthome_guard.gitrepo import Identity, Repo
 from gpthome_guard.models import printable
@@ -165,17 +166,8 @@ def write_file(home: Path, rel: str, data: bytes, mode: int) -> None:
             mode,
             dir_fd=fd,
         )
-        try:
-            # the file belongs to whoever owns its directory (the agent, for its own
-            # directories), not to the guard that runs as root
-            where = os.fstat(fd)
-            if (where.st_uid, where.st_gid) != (os.geteuid(), os.getegid()):
-                with contextlib.suppress(PermissionError):
-                    os.fchown(out, where.st_uid, where.st_gid)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view) :]
-            os.fsync(out)
+        try:  # owned like its directory: the agent's, in the agent's own directories
+            write_durably(out, data, os.fstat(fd))
         finally:
             os.close(out)
         try:
